@@ -1,0 +1,45 @@
+//! # seqcast
+//!
+//! A lock-free broadcast ring for low-latency in-process fan-out: one publisher (or many),
+//! any number of subscribers, each with its own cursor.
+//!
+//! * **Publishing is wait-free** and costs the same with 1 or 100 subscribers: subscribers
+//!   never write shared memory.
+//! * **Lag is reported, never silent**: a subscriber the publisher has lapped gets
+//!   [`Lagged(n)`](error::TryRecvError::Lagged) with the exact number it missed, then resyncs
+//!   ([`LagPolicy::Skip`]) or is detached ([`LagPolicy::Disconnect`]).
+//! * **No torn reads**: each slot is a seqlock whose payload is copied with atomic word
+//!   accesses, sound in the Rust memory model even for payloads with padding.
+//!
+//! ```
+//! use seqcast::error::TryRecvError;
+//!
+//! let (mut publisher, mut subscriber) = seqcast::channel::<[u64; 2]>(1024);
+//! let mut audit = publisher.subscribe();
+//!
+//! publisher.send([1, 2]);
+//! publisher.send([3, 4]);
+//!
+//! assert_eq!(subscriber.try_recv(), Ok([1, 2]));
+//! assert_eq!(subscriber.try_recv(), Ok([3, 4]));
+//! assert_eq!(subscriber.try_recv(), Err(TryRecvError::Empty));
+//! assert_eq!(audit.recv(), Ok([1, 2]));
+//!
+//! drop(publisher); // closes the topic
+//! assert_eq!(audit.recv(), Ok([3, 4]));
+//! assert_eq!(audit.try_recv(), Err(TryRecvError::Closed));
+//! ```
+//!
+//! Payloads are `T: Copy + Send + 'static`, copied into and out of the ring. A slot is
+//! `8 + size_of::<T>()` bytes rounded up to 64: one cache line for payloads up to 56 bytes.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod error;
+mod ring;
+mod sync;
+
+pub use ring::{
+    channel, try_channel, Iter, LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats,
+    TryIter,
+};

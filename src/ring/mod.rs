@@ -1,0 +1,214 @@
+//! The broadcast ring: one topic, one seqlock ring buffer, any number of independent readers.
+//!
+//! # Shape
+//! `capacity` slots (a power of two, `mask = capacity - 1`); message number `s` (a `u64`
+//! counted from 0, which never wraps in practice) lives in slot `s & mask`. Each slot is a
+//! seqlock cell whose stamp names the message it holds ([`slot`] has the encoding and the
+//! memory-model argument). The idea is the classic seqlock broadcast ring (as in the LMAX
+//! Disruptor's ring, without its gating of the publisher by the readers).
+//!
+//! # Who writes what
+//! * `Ring::slots[i]`: written only by the publisher that owns the message being stored there
+//!   (the single [`Publisher`], or the [`SharedPublisher`] holding that ticket).
+//! * `Ring::head`: written only by publishers. With a single `Publisher` it is the number of
+//!   messages completed (stored after each message); with `SharedPublisher`s it is the next
+//!   ticket to claim (`fetch_add`). Readers load it only when they subscribe, resync after a
+//!   lap, compute `lag()`, or see the topic closed: never on the fast path.
+//! * `Ring::closed`: set once, when the last publisher handle is dropped.
+//! * `Ring::publishers` / `Ring::subscribers`: handle counts, written when a handle is created
+//!   or dropped, never while sending or receiving.
+//! * Subscribers write nothing shared while receiving: their cursor, policy and counters are
+//!   private fields of the [`Subscriber`].
+//!
+//! # Invariants a reader may rely on
+//! 1. The stamps of a slot only increase, and the slot of message `s` holds stamp `2s+2`
+//!    exactly while message `s` is intact and complete.
+//! 2. Messages are written in sequence order per slot: message `s + capacity` starts only
+//!    after message `s` completed (single publisher: program order; shared: a ticket waits
+//!    for the previous lap's completed stamp).
+//! 3. Once `closed` is seen (Acquire), every message ever sent is complete and `head` holds
+//!    the total sent.
+//!
+//! Hence for a reader whose cursor is `s`: stamp `< 2s+2` means "not yet" (`Empty`), stamp
+//! `== 2s+2` means "copy and re-check", stamp `> 2s+2` means "lapped". After a lap the reader
+//! moves to the oldest message still intact, `max(head - capacity, m + 1 - capacity)` where
+//! `m` is the message found in its slot, and reports the exact distance it jumped as
+//! `Lagged(n)`. So for every subscriber, **delivered + sum of reported lag == messages
+//! published since it subscribed** (up to its cursor), in order, with no duplicates.
+//!
+//! # Progress
+//! * `Publisher::send`: wait-free (a fixed number of stores, whatever the readers do).
+//! * `Subscriber::try_recv`: wait-free (at most two slot reads and two shared loads).
+//! * `SharedPublisher::send`: lock-free among producers that keep running; a producer that is
+//!   descheduled in the middle of writing message `t` makes the producer holding ticket
+//!   `t + capacity` (one full lap later) wait until it finishes. Nothing else waits.
+//!
+//! # Orderings
+//! * Slot stamps and payload words: see [`slot`].
+//! * `head`: `Relaxed` everywhere. Nobody infers payload visibility from `head` (stamps do
+//!   that); it is only a monotone estimate of where the publishers are. A reader that needs
+//!   its final value (after close) gets it through the `closed` Acquire.
+//! * `closed`: `Release` store after the last publisher's final send, `Acquire` load by
+//!   readers, so a reader that sees it also sees every stamp and the final `head`.
+//! * handle counts: `Relaxed` increments (like `Arc`), `AcqRel` decrement of `publishers` so
+//!   the last publisher's close happens after every other publisher's sends.
+
+pub(crate) mod publisher;
+pub(crate) mod slot;
+pub(crate) mod subscriber;
+
+use crate::error::CapacityError;
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use slot::Slot;
+
+pub use publisher::{Publisher, SharedPublisher};
+pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
+
+/// Pads and aligns a value to 128 bytes (two cache lines: x86 and Apple CPUs prefetch lines
+/// in adjacent pairs) so that fields written by different parties never share a line.
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct CachePadded<V>(pub(crate) V);
+
+/// One topic's shared state. See the module docs for who writes each field.
+#[repr(C)]
+pub(crate) struct Ring<T: Copy> {
+    /// The slots; never resized. Read-only field (the cells inside are atomic).
+    slots: Box<[Slot<T>]>,
+    /// `capacity - 1`; read-only.
+    mask: u64,
+    /// Set once when the last publisher goes away (see module docs, invariant 3).
+    closed: AtomicBool,
+    /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
+    head: CachePadded<AtomicU64>,
+    /// Live publisher handles and live subscriber handles; written on handle create/drop only.
+    publishers: CachePadded<AtomicUsize>,
+    subscribers: AtomicUsize,
+}
+
+impl<T: Copy> Ring<T> {
+    fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+        if capacity == 0 {
+            return Err(CapacityError::Zero);
+        }
+        let too_large = CapacityError::TooLarge {
+            requested: capacity,
+        };
+        let cap = capacity.checked_next_power_of_two().ok_or(too_large)?;
+        // Keep the byte size representable (isize::MAX) before asking the allocator.
+        core::alloc::Layout::array::<Slot<T>>(cap).map_err(|_| too_large)?;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(cap).map_err(|_| too_large)?;
+        slots.extend((0..cap).map(|_| Slot::new()));
+        Ok(Ring {
+            slots: slots.into_boxed_slice(),
+            mask: cap as u64 - 1,
+            closed: AtomicBool::new(false),
+            head: CachePadded(AtomicU64::new(0)),
+            publishers: CachePadded(AtomicUsize::new(1)),
+            subscribers: AtomicUsize::new(0),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
+    #[inline]
+    pub(crate) fn slot(&self, seq: u64) -> &Slot<T> {
+        let i = (seq & self.mask) as usize;
+        debug_assert!(i < self.slots.len());
+        &self.slots[i]
+    }
+
+    /// `head` (module docs).
+    #[inline]
+    pub(crate) fn head(&self) -> u64 {
+        self.head.0.load(Ordering::Relaxed)
+    }
+
+    /// Single publisher: message `next - 1` is complete.
+    #[inline]
+    pub(crate) fn set_head(&self, next: u64) {
+        self.head.0.store(next, Ordering::Relaxed);
+    }
+
+    /// Shared publishers: claims the next ticket.
+    #[inline]
+    pub(crate) fn claim(&self) -> u64 {
+        self.head.0.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release in `publisher_dropped` (invariant 3).
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn subscriber_count(&self) -> usize {
+        self.subscribers.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn subscriber_added(&self) {
+        self.subscribers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn subscriber_dropped(&self) {
+        self.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn publisher_added(&self) {
+        self.publishers.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn publisher_dropped(&self) {
+        // AcqRel: the last decrement acquires every other publisher's sends (their earlier
+        // Release decrements), so the close below is ordered after all of them.
+        if self.publishers.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Release: pairs with the Acquire in `is_closed`.
+            self.closed.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Creates a topic with room for `capacity` messages (rounded up to a power of two) and
+/// returns its publisher and a first subscriber.
+///
+/// `T` is copied in and out of the ring; any `Copy + Send + 'static` type works, padding
+/// bytes included. Payloads up to 56 bytes share one cache line with their slot's stamp.
+///
+/// # Panics
+/// If `capacity` is 0, or too large to allocate. Use [`try_channel`] to get an error instead.
+///
+/// # Examples
+/// ```
+/// let (mut tx, mut rx) = seqcast::channel::<u64>(8);
+/// let mut late = tx.subscribe();
+/// assert_eq!(tx.send(7), 0);
+/// assert_eq!(rx.try_recv(), Ok(7));
+/// assert_eq!(late.try_recv(), Ok(7));
+/// ```
+pub fn channel<T: Copy + Send + 'static>(capacity: usize) -> (Publisher<T>, Subscriber<T>) {
+    match try_channel(capacity) {
+        Ok(pair) => pair,
+        Err(e) => panic!("seqcast::channel: {e}"),
+    }
+}
+
+/// Like [`channel`], but reports a bad capacity as an error instead of panicking.
+///
+/// # Examples
+/// ```
+/// use seqcast::error::CapacityError;
+/// assert_eq!(seqcast::try_channel::<u8>(0).unwrap_err(), CapacityError::Zero);
+/// let (tx, _rx) = seqcast::try_channel::<u8>(5).unwrap();
+/// assert_eq!(tx.capacity(), 8);
+/// ```
+pub fn try_channel<T: Copy + Send + 'static>(
+    capacity: usize,
+) -> Result<(Publisher<T>, Subscriber<T>), CapacityError> {
+    let ring = crate::sync::Arc::new(Ring::try_new(capacity)?);
+    let rx = Subscriber::new(ring.clone(), 0);
+    Ok((Publisher::new(ring), rx))
+}

@@ -1,0 +1,201 @@
+//! Publisher handles: the single-producer [`Publisher`] and the multi-producer
+//! [`SharedPublisher`] (ticket claim, DESIGN.md §1).
+
+use super::slot::done;
+use super::{Ring, Subscriber};
+use crate::sync::{spin_loop, yield_now, Arc};
+use core::fmt;
+
+/// Counts one live publisher handle; the last one to drop closes the topic.
+struct PublisherHandle<T: Copy>(Arc<Ring<T>>);
+
+impl<T: Copy> Clone for PublisherHandle<T> {
+    fn clone(&self) -> Self {
+        self.0.publisher_added();
+        PublisherHandle(self.0.clone())
+    }
+}
+
+impl<T: Copy> Drop for PublisherHandle<T> {
+    fn drop(&mut self) {
+        self.0.publisher_dropped();
+    }
+}
+
+/// The sending half of a topic, for a single producer thread.
+///
+/// `send` never blocks, never allocates and costs the same whatever the number of
+/// subscribers: it writes one slot and one counter, and reads nothing a subscriber writes.
+/// A subscriber that falls more than `capacity` messages behind is lapped and told so
+/// ([`TryRecvError::Lagged`](crate::error::TryRecvError::Lagged)).
+///
+/// Dropping the publisher closes the topic (unless it was turned into
+/// [`SharedPublisher`]s, in which case the last of those closes it): subscribers drain what
+/// they can still read, then get `Closed`.
+///
+/// `Publisher` is not `Clone`; use [`into_shared`](Publisher::into_shared) for many producers.
+/// ```compile_fail
+/// let (tx, _rx) = seqcast::channel::<u8>(4);
+/// let _ = tx.clone();
+/// ```
+pub struct Publisher<T: Copy> {
+    handle: PublisherHandle<T>,
+    /// Sequence number of the next message. Private to this handle.
+    next: u64,
+}
+
+impl<T: Copy + Send + 'static> Publisher<T> {
+    pub(super) fn new(ring: Arc<Ring<T>>) -> Self {
+        Publisher {
+            handle: PublisherHandle(ring),
+            next: 0,
+        }
+    }
+
+    /// Publishes `value` and returns its sequence number (0 for the first message).
+    ///
+    /// Wait-free: a fixed number of stores, whatever the subscribers do.
+    #[inline]
+    pub fn send(&mut self, value: T) -> u64 {
+        let seq = self.next;
+        let ring = &*self.handle.0;
+        ring.slot(seq).write(seq, value);
+        self.next = seq + 1;
+        ring.set_head(seq + 1);
+        seq
+    }
+
+    /// A new subscriber that starts with the next message sent.
+    pub fn subscribe(&self) -> Subscriber<T> {
+        Subscriber::new(self.handle.0.clone(), self.next)
+    }
+
+    /// Number of messages sent so far through this topic.
+    pub fn published(&self) -> u64 {
+        self.next
+    }
+
+    /// Number of live subscribers (a snapshot; subscribers may come and go concurrently).
+    pub fn subscriber_count(&self) -> usize {
+        self.handle.0.subscriber_count()
+    }
+
+    /// Number of slots: the most messages a subscriber can fall behind without losing any.
+    pub fn capacity(&self) -> usize {
+        self.handle.0.capacity() as usize
+    }
+
+    /// Turns this publisher into a [`SharedPublisher`] that can be cloned across threads.
+    /// Sequence numbers continue where this publisher stopped.
+    pub fn into_shared(self) -> SharedPublisher<T> {
+        SharedPublisher {
+            handle: self.handle,
+        }
+    }
+}
+
+impl<T: Copy> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("capacity", &self.handle.0.capacity())
+            .field("published", &self.next)
+            .field("subscribers", &self.handle.0.subscriber_count())
+            .finish()
+    }
+}
+
+/// A publisher that many threads can share (`Clone + Send + Sync`).
+///
+/// Each `send` claims a ticket (the sequence number) with one `fetch_add`, waits until its
+/// slot holds the previous lap's completed message, and writes. Messages from one producer
+/// reach every subscriber in the order that producer sent them.
+///
+/// Progress: lock-free among running producers. A producer descheduled in the middle of a
+/// `send` delays only the producer that claims the same slot one full lap later (`capacity`
+/// messages on); readers and other producers are unaffected.
+///
+/// The topic closes when the last `SharedPublisher` clone is dropped.
+///
+/// # Examples
+/// ```
+/// let (tx, mut rx) = seqcast::channel::<(u8, u32)>(64);
+/// let tx = tx.into_shared();
+/// std::thread::scope(|s| {
+///     for id in 0..2u8 {
+///         let tx = tx.clone();
+///         s.spawn(move || for i in 0..10 { tx.send((id, i)); });
+///     }
+/// });
+/// drop(tx);
+/// let got: Vec<_> = rx.try_iter().collect::<Result<_, _>>().unwrap();
+/// assert_eq!(got.len(), 20);
+/// ```
+pub struct SharedPublisher<T: Copy> {
+    handle: PublisherHandle<T>,
+}
+
+impl<T: Copy> Clone for SharedPublisher<T> {
+    fn clone(&self) -> Self {
+        SharedPublisher {
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+impl<T: Copy + Send + 'static> SharedPublisher<T> {
+    /// Publishes `value` and returns its sequence number.
+    #[inline]
+    pub fn send(&self, value: T) -> u64 {
+        let ring = &*self.handle.0;
+        let seq = ring.claim();
+        let slot = ring.slot(seq);
+        let cap = ring.capacity();
+        // The slot must hold the previous lap's message, complete, before we overwrite it
+        // (invariant 2 in the module docs). Only the holder of ticket `seq` waits for this
+        // exact stamp, so a plain store suffices after it; no CAS is needed.
+        let previous = if seq >= cap { done(seq - cap) } else { 0 };
+        let mut spins = 0u32;
+        while slot.stamp_acquire() != previous {
+            if spins < 64 {
+                spins += 1;
+                spin_loop();
+            } else {
+                yield_now();
+            }
+        }
+        slot.write(seq, value);
+        seq
+    }
+
+    /// A new subscriber that starts with the next message claimed.
+    pub fn subscribe(&self) -> Subscriber<T> {
+        let ring = self.handle.0.clone();
+        let start = ring.head();
+        Subscriber::new(ring, start)
+    }
+
+    /// Number of messages claimed so far (sent or being sent).
+    pub fn published(&self) -> u64 {
+        self.handle.0.head()
+    }
+
+    /// Number of live subscribers (a snapshot).
+    pub fn subscriber_count(&self) -> usize {
+        self.handle.0.subscriber_count()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.handle.0.capacity() as usize
+    }
+}
+
+impl<T: Copy> fmt::Debug for SharedPublisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedPublisher")
+            .field("capacity", &self.handle.0.capacity())
+            .field("published", &self.handle.0.head())
+            .field("subscribers", &self.handle.0.subscriber_count())
+            .finish()
+    }
+}

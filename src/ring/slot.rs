@@ -1,0 +1,239 @@
+//! One slot of the ring: a sequence-stamped seqlock cell, and the race-free payload copy.
+//!
+//! This file holds the whole seqlock protocol (the write recipe and the read recipe) and all
+//! of the ring's `unsafe`. The recipe is H.-J. Boehm's "Can seqlocks get along with
+//! programming language memory models?" (MSPC 2012), with the lock word replaced by a
+//! per-slot stamp that names the message it guards:
+//!
+//! | stamp      | meaning                                   |
+//! |------------|-------------------------------------------|
+//! | `0`        | never written                             |
+//! | `2s + 1`   | message `s` is being written              |
+//! | `2s + 2`   | message `s` is complete                   |
+//!
+//! Stamps of one slot only grow (message `s + capacity` is written after message `s`), so a
+//! reader that wants message `s` compares the stamp with `2s + 2`: smaller means "not there
+//! yet", equal means "ready", larger means "overwritten" (the reader was lapped).
+//!
+//! # Why the payload copy is sound
+//! A reader may copy a payload while a writer overwrites it. Plain `ptr::read` would be a data
+//! race (undefined behaviour even if the torn value is discarded), so every payload access is
+//! an 8-byte *atomic* access ([`Word`]), and the copy lands in a `MaybeUninit` that is only
+//! `assume_init`ed once the stamp check proves it is not torn:
+//!
+//! * writer: `stamp = 2s+1` (Relaxed); `fence(Release)`; words (Relaxed); `stamp = 2s+2`
+//!   (Release).
+//! * reader: `a = stamp` (Acquire); `a == 2s+2`?; words (Relaxed); `fence(Acquire)`;
+//!   `b = stamp` (Relaxed); deliver only if `b == a`.
+//!
+//! If any word the reader loaded came from a later write `s'`, the writer's release fence
+//! (before that word's store) synchronises with the reader's acquire fence (after that word's
+//! load), so the later write's odd stamp happens-before the reader's second stamp load, which
+//! then sees a value `!= a`. If `b == a`, every word came from write `s` or earlier, and the
+//! `Acquire` on `a` (pairing with the `Release` that wrote `2s+2`) excludes earlier ones.
+//!
+//! Padding bytes of `T` are uninitialised; copying them through integer atomics would be UB, so
+//! words are `MaybeUninit<u64>` end to end ([`Word`] is `AtomicMaybeUninit<u64>`).
+
+use crate::sync::{fence, AtomicU64, Ordering, Word};
+use core::mem::{size_of, MaybeUninit};
+
+/// `T` widened to whole 8-byte words: the union has alignment `max(align_of::<T>(), 8)`, so its
+/// size is `size_of::<T>()` rounded up to a multiple of 8. The extra bytes stay uninitialised.
+#[repr(C)]
+#[derive(Clone, Copy)]
+union Words<T: Copy> {
+    value: T,
+    _align: [u64; 0],
+}
+
+/// The stamp of message `seq` while it is being written.
+#[inline]
+pub(crate) const fn writing(seq: u64) -> u64 {
+    2 * seq + 1
+}
+
+/// The stamp of message `seq` once it is complete.
+#[inline]
+pub(crate) const fn done(seq: u64) -> u64 {
+    2 * seq + 2
+}
+
+/// The message a non-zero stamp belongs to (`2s+1` and `2s+2` both give `s`).
+#[inline]
+pub(crate) const fn message_of(stamp: u64) -> u64 {
+    (stamp - 1) / 2
+}
+
+/// The ordering of the completing stamp store. Only the loom "teeth" build
+/// (`--cfg seqcast_loom_broken`) weakens it, to show that the loom models catch the bug.
+#[cfg(not(seqcast_loom_broken))]
+const DONE_ORDER: Ordering = Ordering::Release;
+#[cfg(seqcast_loom_broken)]
+const DONE_ORDER: Ordering = Ordering::Relaxed;
+
+/// What a reader found in a slot.
+pub(crate) enum Read<T> {
+    /// The message is not there yet (an earlier lap, or it is being written right now).
+    NotYet,
+    /// The message, whole.
+    Ready(T),
+    /// The slot holds, or is receiving, a later message; carries the stamp that said so.
+    Overwritten(u64),
+}
+
+/// One slot: the stamp and the payload words, aligned to a cache line so that a reader pays
+/// one line transfer per message when `8 + size_of::<T>() <= 64`.
+///
+/// `stamp` is written only by the publisher that owns message `s` (see the encoding above);
+/// `payload` is written only between that publisher's odd and even stamp stores. Readers only
+/// load.
+#[repr(C, align(64))]
+pub(crate) struct Slot<T: Copy> {
+    stamp: AtomicU64,
+    payload: Payload<T>,
+}
+
+impl<T: Copy> Slot<T> {
+    pub(crate) fn new() -> Self {
+        Slot {
+            stamp: AtomicU64::new(0),
+            payload: Payload::new(),
+        }
+    }
+
+    /// Writes message `seq`. The caller must be the only writer of this slot until it returns:
+    /// the single `Publisher`, or the `SharedPublisher` holding ticket `seq` that saw the
+    /// previous lap complete.
+    #[inline]
+    pub(crate) fn write(&self, seq: u64, value: T) {
+        self.stamp.store(writing(seq), Ordering::Relaxed);
+        // Release fence: orders the odd stamp before every payload word store, so a reader that
+        // loads one of the new words sees the odd stamp on its re-check (module docs).
+        fence(Ordering::Release);
+        self.payload.store(value);
+        // Release: pairs with the Acquire stamp load in `read`, publishing the payload words.
+        self.stamp.store(done(seq), DONE_ORDER);
+    }
+
+    /// The current stamp. `Acquire`: a `SharedPublisher` waiting for the previous lap to finish
+    /// must see that lap's payload stores ordered before its own.
+    #[inline]
+    pub(crate) fn stamp_acquire(&self) -> u64 {
+        self.stamp.load(Ordering::Acquire)
+    }
+
+    /// Tries to read message `seq` (never blocks, never writes).
+    #[inline]
+    pub(crate) fn read(&self, seq: u64) -> Read<T> {
+        let want = done(seq);
+        // Acquire: pairs with the Release store of `2s+2` in `write`.
+        let a = self.stamp.load(Ordering::Acquire);
+        if a != want {
+            return if a < want {
+                Read::NotYet
+            } else {
+                Read::Overwritten(a)
+            };
+        }
+        let copy = self.payload.load();
+        // Acquire fence: pairs with the writer's Release fence, so that a word taken from a
+        // later write forces the re-check below to see that write's odd stamp.
+        fence(Ordering::Acquire);
+        // Relaxed: ordered after the word loads by the fence above.
+        let b = self.stamp.load(Ordering::Relaxed);
+        if b != a {
+            return Read::Overwritten(b);
+        }
+        // SAFETY: `b == a == 2s+2`: by the argument in the module docs every word of `copy`
+        // came from the complete write of message `s`, which stored a whole, valid `T`
+        // (uninitialised bytes of `copy` are exactly the padding bytes of that `T`).
+        Read::Ready(unsafe { copy.assume_init().value })
+    }
+}
+
+impl<T: Copy> Payload<T> {
+    /// Number of 8-byte words a `T` occupies in a slot.
+    const WORDS: usize = size_of::<Words<T>>() / 8;
+
+    /// Copies `value` in, word by word, with Relaxed atomic stores (ordered by the caller's
+    /// fences).
+    #[inline]
+    fn store(&self, value: T) {
+        let src = MaybeUninit::new(Words { value });
+        let src = src.as_ptr().cast::<MaybeUninit<u64>>();
+        for i in 0..Self::WORDS {
+            // SAFETY: `i < WORDS`, so the read stays inside `src`, a live local of
+            // `WORDS * 8` bytes, 8-aligned; any bytes are valid as `MaybeUninit<u64>`.
+            let w = unsafe { src.add(i).read() };
+            self.word(i).store(w, Ordering::Relaxed);
+        }
+    }
+
+    /// Copies a payload out, word by word, with Relaxed atomic loads. The result may be torn:
+    /// the caller checks the stamp before trusting it.
+    #[inline]
+    fn load(&self) -> MaybeUninit<Words<T>> {
+        let mut out = MaybeUninit::<Words<T>>::uninit();
+        let dst = out.as_mut_ptr().cast::<MaybeUninit<u64>>();
+        for i in 0..Self::WORDS {
+            let w = self.word(i).load(Ordering::Relaxed);
+            // SAFETY: `i < WORDS`: the write stays inside `out`, a local of `WORDS * 8`
+            // bytes, 8-aligned.
+            unsafe { dst.add(i).write(w) };
+        }
+        out
+    }
+}
+
+#[cfg(not(seqcast_loom))]
+use core::cell::UnsafeCell;
+
+/// The payload words of a slot. Only ever accessed through 8-byte atomic operations.
+#[cfg(not(seqcast_loom))]
+struct Payload<T: Copy>(UnsafeCell<MaybeUninit<Words<T>>>);
+
+#[cfg(not(seqcast_loom))]
+impl<T: Copy> Payload<T> {
+    fn new() -> Self {
+        Payload(UnsafeCell::new(MaybeUninit::uninit()))
+    }
+
+    #[inline]
+    fn word(&self, i: usize) -> &Word {
+        const { assert!(core::mem::align_of::<Word>() <= 8) };
+        debug_assert!(i < Self::WORDS);
+        let base = self.0.get().cast::<MaybeUninit<u64>>();
+        // SAFETY: `i < WORDS`, so the word lies inside the cell; the cell is 8-aligned (the
+        // union contains `[u64; 0]`), which is `Word`'s alignment (checked above); the memory
+        // lives as long as `&self`, and every access to it, by any thread, is an 8-byte
+        // atomic access through `Word`, so nothing mixes atomic and non-atomic accesses.
+        unsafe { Word::from_ptr(base.add(i)) }
+    }
+}
+
+/// The payload words of a slot under loom: one loom atomic per word.
+#[cfg(seqcast_loom)]
+struct Payload<T: Copy>(Box<[Word]>, core::marker::PhantomData<T>);
+
+#[cfg(seqcast_loom)]
+impl<T: Copy> Payload<T> {
+    fn new() -> Self {
+        let words = (0..Self::WORDS)
+            .map(|_| Word::new(MaybeUninit::new(0)))
+            .collect();
+        Payload(words, core::marker::PhantomData)
+    }
+
+    #[inline]
+    fn word(&self, i: usize) -> &Word {
+        &self.0[i]
+    }
+}
+
+// SAFETY: a `Slot` is shared between the publisher and subscribers. Its only interior
+// mutability is the stamp (an atomic) and the payload words, every access to which is an
+// atomic `Word` operation; values of `T` cross threads by copy, hence `T: Send`.
+unsafe impl<T: Copy + Send> Sync for Slot<T> {}
+// SAFETY: as above; owning a `Slot` owns at most one `T`, which is `Send`.
+unsafe impl<T: Copy + Send> Send for Slot<T> {}

@@ -1,0 +1,323 @@
+//! The receiving half: [`Subscriber`], its lag policy, counters and iterators.
+
+use super::slot::{message_of, Read};
+use super::Ring;
+use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::sync::{spin_loop, yield_now, Arc};
+use core::fmt;
+use std::time::{Duration, Instant};
+
+/// What a subscriber does when the publisher laps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LagPolicy {
+    /// Report `Lagged(n)` with the exact number of messages missed, then continue from the
+    /// oldest message still in the ring. The default, as in `tokio::sync::broadcast`.
+    #[default]
+    Skip,
+    /// Report `Lagged(n)` once, then detach: every later receive returns `Detached`, an error
+    /// distinct from the topic being closed. For consumers that cannot tolerate gaps and would
+    /// rather be rebuilt from a snapshot than carry on.
+    Disconnect,
+}
+
+/// A subscriber's own counters. Kept in the subscriber, never shared.
+///
+/// Invariant: `received + missed` equals the number of messages the subscriber has moved past
+/// since it was created (its clone source's counters included, for a clone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SubscriberStats {
+    /// Messages delivered by `try_recv`/`recv`.
+    pub received: u64,
+    /// Messages skipped because the publisher lapped this subscriber (sum of every `Lagged(n)`).
+    pub missed: u64,
+    /// Number of `Lagged` reports.
+    pub lag_events: u64,
+}
+
+/// The receiving half of a topic: an independent cursor into the ring.
+///
+/// Receiving writes no shared memory, so subscribers cost the publisher nothing and never
+/// slow each other down. A subscriber that falls more than `capacity` messages behind is
+/// lapped: it learns exactly how many messages it missed (`Lagged(n)`) and then follows its
+/// [`LagPolicy`]. A torn value is never returned.
+///
+/// `Clone` gives an independent subscriber at the same position (with the same counters and
+/// policy).
+///
+/// # Examples
+/// ```
+/// use seqcast::error::TryRecvError;
+/// let (mut tx, mut rx) = seqcast::channel::<u32>(4);
+/// for i in 0..6 { tx.send(i); }            // 6 messages into 4 slots: 2 are gone
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(2)));
+/// assert_eq!(rx.try_recv(), Ok(2));
+/// assert_eq!(rx.lag(), 3);
+/// drop(tx);                                  // close: drain, then Closed
+/// assert_eq!(rx.try_iter().count(), 3);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
+pub struct Subscriber<T: Copy> {
+    ring: Arc<Ring<T>>,
+    /// Sequence number of the next message to read. Private to this handle.
+    cursor: u64,
+    policy: LagPolicy,
+    /// Set after a `Disconnect`-policy lag report.
+    detached: bool,
+    stats: SubscriberStats,
+}
+
+impl<T: Copy + Send + 'static> Subscriber<T> {
+    pub(crate) fn new(ring: Arc<Ring<T>>, cursor: u64) -> Self {
+        ring.subscriber_added();
+        Subscriber {
+            ring,
+            cursor,
+            policy: LagPolicy::Skip,
+            detached: false,
+            stats: Default::default(),
+        }
+    }
+
+    /// Takes the next message if there is one; never blocks.
+    ///
+    /// * `Ok(v)`: the next message, whole.
+    /// * `Err(Empty)`: nothing new yet.
+    /// * `Err(Lagged(n))`: the publisher overwrote `n` messages this subscriber had not read;
+    ///   under [`LagPolicy::Skip`] the next call continues from the oldest message still held.
+    /// * `Err(Closed)`: every publisher is gone and everything still readable has been read.
+    /// * `Err(Detached)`: detached by [`LagPolicy::Disconnect`] after a lag report.
+    ///
+    /// Wait-free; writes nothing shared.
+    #[inline]
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if self.detached {
+            return Err(TryRecvError::Detached);
+        }
+        match self.ring.slot(self.cursor).read(self.cursor) {
+            Read::Ready(v) => Ok(self.deliver(v)),
+            Read::NotYet => self.not_yet(),
+            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, v: T) -> T {
+        self.cursor += 1;
+        self.stats.received += 1;
+        v
+    }
+
+    /// The slot does not hold our message yet: empty, unless the topic is closed.
+    #[cold]
+    fn not_yet(&mut self) -> Result<T, TryRecvError> {
+        if !self.ring.is_closed() {
+            return Err(TryRecvError::Empty);
+        }
+        // Closed (Acquire): every message is complete and `head` is final (ring invariant 3),
+        // so the slot now holds our message or a later one.
+        if self.cursor >= self.ring.head() {
+            return Err(TryRecvError::Closed);
+        }
+        match self.ring.slot(self.cursor).read(self.cursor) {
+            Read::Ready(v) => Ok(self.deliver(v)),
+            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
+            Read::NotYet => {
+                debug_assert!(
+                    false,
+                    "message below the final head not written after close"
+                );
+                Err(TryRecvError::Closed)
+            }
+        }
+    }
+
+    /// The slot holds message `message_of(stamp)` (or it is being written): we were lapped.
+    /// Move to the oldest message still intact and report exactly how far we jumped.
+    #[cold]
+    fn lapped(&mut self, stamp: u64) -> TryRecvError {
+        let cap = self.ring.capacity();
+        let newer = message_of(stamp);
+        debug_assert!(newer >= self.cursor + cap);
+        // `newer` replaced message `newer - cap`, and every earlier one in its slot; `head -
+        // cap` is the oldest message any publisher could still leave intact.
+        let oldest = (newer + 1 - cap).max(self.ring.head().saturating_sub(cap));
+        let n = oldest - self.cursor;
+        self.cursor = oldest;
+        self.stats.missed += n;
+        self.stats.lag_events += 1;
+        if self.policy == LagPolicy::Disconnect {
+            self.detached = true;
+        }
+        TryRecvError::Lagged(n)
+    }
+
+    /// Waits for the next message, spinning briefly then yielding the CPU between polls.
+    ///
+    /// Returns `Lagged(n)` when lapped, `Closed` once the topic is closed and drained, and
+    /// `Detached` after a `Disconnect`-policy lag report.
+    pub fn recv(&mut self) -> Result<T, RecvError> {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.try_recv() {
+                Err(TryRecvError::Empty) => backoff.snooze(),
+                Ok(v) => return Ok(v),
+                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+                Err(TryRecvError::Detached) => return Err(RecvError::Detached),
+            }
+        }
+    }
+
+    /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut backoff = Backoff::default();
+        loop {
+            match self.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(RecvTimeoutError::Timeout);
+                    }
+                    backoff.snooze();
+                }
+                Ok(v) => return Ok(v),
+                Err(TryRecvError::Lagged(n)) => return Err(RecvTimeoutError::Lagged(n)),
+                Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+                Err(TryRecvError::Detached) => return Err(RecvTimeoutError::Detached),
+            }
+        }
+    }
+
+    /// A blocking iterator: yields `Ok(message)` and `Err(RecvError::Lagged(n))` (lag is never
+    /// hidden), and ends when the topic is closed and drained, or after the lag report that
+    /// detaches a `Disconnect`-policy subscriber.
+    pub fn iter(&mut self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// A non-blocking iterator over what is available now: yields `Ok(message)` and
+    /// `Err(TryRecvError::Lagged(n))`, and ends at `Empty`, `Closed` or `Detached`.
+    pub fn try_iter(&mut self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// How many messages this subscriber is behind the publisher (0 when caught up). Loads the
+    /// shared head: cheap, but not free, so keep it off the hottest loop.
+    pub fn lag(&self) -> u64 {
+        self.ring.head().saturating_sub(self.cursor)
+    }
+
+    /// Sequence number of the next message this subscriber will read.
+    pub fn position(&self) -> u64 {
+        self.cursor
+    }
+
+    /// Sets what happens when the publisher laps this subscriber. Default: [`LagPolicy::Skip`].
+    pub fn set_lag_policy(&mut self, policy: LagPolicy) {
+        self.policy = policy;
+    }
+
+    /// The current lag policy.
+    pub fn lag_policy(&self) -> LagPolicy {
+        self.policy
+    }
+
+    /// Whether a `Disconnect`-policy lag report has detached this subscriber.
+    pub fn is_detached(&self) -> bool {
+        self.detached
+    }
+
+    /// Whether every publisher has gone (messages may still be left to read).
+    pub fn is_closed(&self) -> bool {
+        self.ring.is_closed()
+    }
+
+    /// This subscriber's counters: received, missed and lag events.
+    pub fn stats(&self) -> SubscriberStats {
+        self.stats
+    }
+
+    /// Number of slots in the ring.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity() as usize
+    }
+}
+
+impl<T: Copy> Clone for Subscriber<T> {
+    fn clone(&self) -> Self {
+        self.ring.subscriber_added();
+        Subscriber {
+            ring: self.ring.clone(),
+            cursor: self.cursor,
+            policy: self.policy,
+            detached: self.detached,
+            stats: self.stats,
+        }
+    }
+}
+
+impl<T: Copy> Drop for Subscriber<T> {
+    fn drop(&mut self) {
+        self.ring.subscriber_dropped();
+    }
+}
+
+impl<T: Copy> fmt::Debug for Subscriber<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("position", &self.cursor)
+            .field("policy", &self.policy)
+            .field("detached", &self.detached)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// Spin a little, then yield the CPU: what `recv` does between empty polls.
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn snooze(&mut self) {
+        if self.0 < 64 {
+            self.0 += 1;
+            spin_loop();
+        } else {
+            yield_now();
+        }
+    }
+}
+
+/// Blocking iterator returned by [`Subscriber::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T: Copy> {
+    rx: &'a mut Subscriber<T>,
+}
+
+impl<T: Copy + Send + 'static> Iterator for Iter<'_, T> {
+    type Item = Result<T, RecvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.rx.recv() {
+            Err(RecvError::Closed | RecvError::Detached) => None,
+            other => Some(other),
+        }
+    }
+}
+
+/// Non-blocking iterator returned by [`Subscriber::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T: Copy> {
+    rx: &'a mut Subscriber<T>,
+}
+
+impl<T: Copy + Send + 'static> Iterator for TryIter<'_, T> {
+    type Item = Result<T, TryRecvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.rx.try_recv() {
+            Err(TryRecvError::Empty | TryRecvError::Closed | TryRecvError::Detached) => None,
+            other => Some(other),
+        }
+    }
+}
