@@ -112,3 +112,21 @@ impl fmt::Display for RecvTimeoutError {
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvError {}
 impl std::error::Error for RecvTimeoutError {}
+
+/// A send refused because the topic was closed (removed from its `Bus`); holds the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("send on a closed topic (removed from its bus)")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}

@@ -14,7 +14,8 @@
 //!   messages completed (stored after each message); with `SharedPublisher`s it is the next
 //!   ticket to claim (`fetch_add`). Readers load it only when they subscribe, resync after a
 //!   lap, compute `lag()`, or see the topic closed: never on the fast path.
-//! * `Ring::closed`: set once, when the last publisher handle is dropped.
+//! * `Ring::closed` / `Ring::final_head`: set once, by `close` (last publisher handle
+//!   dropped, or the topic removed from its `Bus`).
 //! * `Ring::publishers` / `Ring::subscribers`: handle counts, written when a handle is created
 //!   or dropped, never while sending or receiving.
 //! * Subscribers write nothing shared while receiving: their cursor, policy and counters are
@@ -26,8 +27,11 @@
 //! 2. Messages are written in sequence order per slot: message `s + capacity` starts only
 //!    after message `s` completed (single publisher: program order; shared: a ticket waits
 //!    for the previous lap's completed stamp).
-//! 3. Once `closed` is seen (Acquire), every message ever sent is complete and `head` holds
-//!    the total sent.
+//! 3. Once `closed` is seen (Acquire), `final_head` holds the number of messages ever
+//!    claimed, and no further claim succeeds (the close sets a bit in `head`, which every
+//!    claim's `fetch_add` returns). After a last-publisher close every one of those messages
+//!    is complete; after a `Bus::remove` a send claimed just before the close may still be
+//!    finishing, so a reader below `final_head` whose slot is not ready yet sees `Empty`.
 //!
 //! Hence for a reader whose cursor is `s`: stamp `< 2s+2` means "not yet" (`Empty`), stamp
 //! `== 2s+2` means "copy and re-check", stamp `> 2s+2` means "lapped". After a lap the reader
@@ -64,6 +68,9 @@ use slot::Slot;
 pub use publisher::{Publisher, SharedPublisher};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
 
+/// Bit of `Ring::head` that marks the topic closed.
+const CLOSED_BIT: u64 = 1 << 63;
+
 /// Pads and aligns a value to 128 bytes (two cache lines: x86 and Apple CPUs prefetch lines
 /// in adjacent pairs) so that fields written by different parties never share a line.
 #[repr(C, align(128))]
@@ -77,9 +84,13 @@ pub(crate) struct Ring<T: Copy> {
     slots: Box<[Slot<T>]>,
     /// `capacity - 1`; read-only.
     mask: u64,
-    /// Set once when the last publisher goes away (see module docs, invariant 3).
+    /// Set once, by `close` (module docs, invariant 3).
     closed: AtomicBool,
+    /// The number of messages ever claimed, fixed by `close` before it sets `closed`.
+    final_head: AtomicU64,
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
+    /// Bit 63 (`CLOSED_BIT`) is set by `close`, so that a ticket claim and the closed check
+    /// are one atomic step: a claim that returns the bit was refused.
     head: CachePadded<AtomicU64>,
     /// Live publisher handles and live subscriber handles; written on handle create/drop only.
     publishers: CachePadded<AtomicUsize>,
@@ -104,6 +115,7 @@ impl<T: Copy> Ring<T> {
             slots: slots.into_boxed_slice(),
             mask: cap as u64 - 1,
             closed: AtomicBool::new(false),
+            final_head: AtomicU64::new(0),
             head: CachePadded(AtomicU64::new(0)),
             publishers: CachePadded(AtomicUsize::new(1)),
             subscribers: AtomicUsize::new(0),
@@ -122,22 +134,45 @@ impl<T: Copy> Ring<T> {
         &self.slots[i]
     }
 
-    /// `head` (module docs).
+    /// `head` (module docs), without the closed bit. After a close, refused claims may have
+    /// pushed it past `final_head`; readers that must be exact use `final_head`.
     #[inline]
     pub(crate) fn head(&self) -> u64 {
-        self.head.0.load(Ordering::Relaxed)
+        self.head.0.load(Ordering::Relaxed) & !CLOSED_BIT
     }
 
     /// Single publisher: message `next - 1` is complete.
     #[inline]
     pub(crate) fn set_head(&self, next: u64) {
+        debug_assert!(next < CLOSED_BIT);
         self.head.0.store(next, Ordering::Relaxed);
     }
 
-    /// Shared publishers: claims the next ticket.
+    /// Shared publishers: claims the next ticket, or `None` if the topic was closed.
     #[inline]
-    pub(crate) fn claim(&self) -> u64 {
-        self.head.0.fetch_add(1, Ordering::Relaxed)
+    pub(crate) fn claim(&self) -> Option<u64> {
+        let ticket = self.head.0.fetch_add(1, Ordering::Relaxed);
+        (ticket & CLOSED_BIT == 0).then_some(ticket)
+    }
+
+    /// The number of messages ever sent. Only meaningful once `is_closed()` returned true.
+    #[inline]
+    pub(crate) fn final_head(&self) -> u64 {
+        self.final_head.load(Ordering::Relaxed)
+    }
+
+    /// Closes the topic: later claims are refused, and readers drain up to the final head and
+    /// then see `Closed`. Idempotent. Called by the last publisher's drop, or by `Bus::remove`
+    /// (shared publishers only: a live single `Publisher` is never closed under it).
+    pub(crate) fn close(&self) {
+        // Relaxed: the claim order is all that matters here; `closed` below publishes it.
+        let prev = self.head.0.fetch_or(CLOSED_BIT, Ordering::Relaxed);
+        if prev & CLOSED_BIT == 0 {
+            self.final_head.store(prev, Ordering::Relaxed);
+            // Release: pairs with the Acquire in `is_closed`: a reader that sees `closed`
+            // sees `final_head`, and (after a last-publisher drop) every completed stamp.
+            self.closed.store(true, Ordering::Release);
+        }
     }
 
     #[inline]
@@ -166,8 +201,7 @@ impl<T: Copy> Ring<T> {
         // AcqRel: the last decrement acquires every other publisher's sends (their earlier
         // Release decrements), so the close below is ordered after all of them.
         if self.publishers.0.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Release: pairs with the Acquire in `is_closed`.
-            self.closed.store(true, Ordering::Release);
+            self.close();
         }
     }
 }

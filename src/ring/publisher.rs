@@ -3,6 +3,7 @@
 
 use super::slot::done;
 use super::{Ring, Subscriber};
+use crate::error::SendError;
 use crate::sync::{spin_loop, yield_now, Arc};
 use core::fmt;
 
@@ -144,10 +145,23 @@ impl<T: Copy> Clone for SharedPublisher<T> {
 
 impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Publishes `value` and returns its sequence number.
+    ///
+    /// A topic only closes under a live `SharedPublisher` when it is removed from its
+    /// `Bus`; `send` then discards the value and returns `u64::MAX`. Use
+    /// [`try_send`](Self::try_send) to get the value back instead.
     #[inline]
     pub fn send(&self, value: T) -> u64 {
+        self.try_send(value).unwrap_or(u64::MAX)
+    }
+
+    /// Publishes `value` and returns its sequence number, or hands the value back in a
+    /// [`SendError`] if the topic was closed (removed from its `Bus`).
+    #[inline]
+    pub fn try_send(&self, value: T) -> Result<u64, SendError<T>> {
         let ring = &*self.handle.0;
-        let seq = ring.claim();
+        let Some(seq) = ring.claim() else {
+            return Err(SendError(value));
+        };
         let slot = ring.slot(seq);
         let cap = ring.capacity();
         // The slot must hold the previous lap's message, complete, before we overwrite it
@@ -164,7 +178,18 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
             }
         }
         slot.write(seq, value);
-        seq
+        Ok(seq)
+    }
+
+    /// Whether the topic was closed (removed from its `Bus`): later sends are refused.
+    pub fn is_closed(&self) -> bool {
+        self.handle.0.is_closed()
+    }
+
+    /// Closes the topic for every publisher and subscriber (used by `Bus::remove`).
+    #[allow(dead_code)]
+    pub(crate) fn close(&self) {
+        self.handle.0.close();
     }
 
     /// A new subscriber that starts with the next message claimed.
