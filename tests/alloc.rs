@@ -1,0 +1,72 @@
+//! A counting global allocator shows that `send`, `try_recv` and `SharedPublisher::send`
+//! allocate nothing (the ring is allocated once, by `channel`).
+
+use seqcast::error::TryRecvError;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    /// Allocations made by this thread (thread-local so the test harness's own threads
+    /// cannot disturb the count).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    let v = std::hint::black_box(vec![1u8; 100]);
+    assert!(
+        allocations() > before,
+        "the counting allocator must see a Vec"
+    );
+    drop(v);
+}
+
+#[test]
+fn send_and_try_recv_allocate_nothing() {
+    let (mut tx, mut rx) = seqcast::channel::<[u64; 8]>(64);
+    let mut other = tx.subscribe();
+    other.set_lag_policy(seqcast::LagPolicy::Disconnect);
+    let before = allocations();
+    for i in 0..10_000u64 {
+        tx.send([i; 8]);
+        assert_eq!(rx.try_recv(), Ok([i; 8]));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+    // Lapped and detached paths too.
+    assert!(matches!(other.try_recv(), Err(TryRecvError::Lagged(_))));
+    assert_eq!(other.try_recv(), Err(TryRecvError::Detached));
+    let shared = tx.into_shared();
+    for i in 0..10_000u64 {
+        shared.send([i; 8]);
+        assert_eq!(rx.try_recv(), Ok([i; 8]));
+    }
+    assert_eq!(allocations(), before, "the hot paths allocated");
+}

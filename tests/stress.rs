@@ -1,0 +1,252 @@
+//! Multi-threaded stress: more threads than cores, small rings so laps are frequent, payloads
+//! that expose tearing. For every subscriber it checks, message by message:
+//! in order, no duplicates, no torn value, exact lag, and at the end
+//! **delivered + sum of reported lag == published** (since it subscribed).
+//!
+//! Sizes: `SEQCAST_STRESS_MESSAGES` (per publisher, default 200 000) and
+//! `SEQCAST_STRESS_ROUNDS` (default 1) scale the run. No timings are asserted.
+
+use seqcast::error::TryRecvError;
+use seqcast::{channel, LagPolicy, Subscriber};
+use std::sync::Barrier;
+use std::thread;
+
+/// Eight words, all derived from (producer, counter): a mix of two writes is detectable.
+type Payload = [u64; 8];
+
+fn payload(producer: u64, counter: u64) -> Payload {
+    let mut p = [0u64; 8];
+    p[0] = producer;
+    p[1] = counter;
+    for (i, w) in p.iter_mut().enumerate().skip(2) {
+        *w = (producer << 48 ^ counter)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(i as u32 * 7)
+            ^ i as u64;
+    }
+    p
+}
+
+fn check_whole(p: &Payload) {
+    assert_eq!(*p, payload(p[0], p[1]), "torn payload");
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one subscriber saw.
+#[derive(Debug, Default)]
+struct Seen {
+    delivered: u64,
+    lagged: u64,
+    lag_events: u64,
+    detached: bool,
+}
+
+/// Drains `rx` until `Closed`/`Detached`, checking every message against the per-producer
+/// order. With a single producer, the exact sequence position is checked too.
+fn consume(
+    mut rx: Subscriber<Payload>,
+    producers: usize,
+    single: bool,
+    slow: bool,
+    limit: u64,
+) -> Seen {
+    let mut seen = Seen::default();
+    let mut last: Vec<Option<u64>> = vec![None; producers];
+    let start = rx.position();
+    let mut expected = start; // single producer: the sequence number of the next message
+    let mut spins = 0u32;
+    while seen.delivered + seen.lagged < limit {
+        match rx.try_recv() {
+            Ok(p) => {
+                check_whole(&p);
+                let (producer, counter) = (p[0] as usize, p[1]);
+                if let Some(prev) = last[producer] {
+                    assert!(
+                        counter > prev,
+                        "producer {producer}: {counter} after {prev}"
+                    );
+                }
+                last[producer] = Some(counter);
+                if single {
+                    assert_eq!(counter, expected, "single producer: wrong position");
+                }
+                expected += 1;
+                seen.delivered += 1;
+                if slow && seen.delivered % 64 == 0 {
+                    thread::yield_now();
+                }
+            }
+            Err(TryRecvError::Lagged(n)) => {
+                assert!(n > 0, "Lagged(0)");
+                expected += n;
+                seen.lagged += n;
+                seen.lag_events += 1;
+            }
+            Err(TryRecvError::Empty) => {
+                spins += 1;
+                if spins % 16 == 0 {
+                    thread::yield_now();
+                }
+            }
+            Err(TryRecvError::Closed) => break,
+            Err(TryRecvError::Detached) => {
+                seen.detached = true;
+                break;
+            }
+        }
+        assert_eq!(
+            rx.position(),
+            expected,
+            "position drifted from delivered + lagged"
+        );
+    }
+    let stats = rx.stats();
+    assert_eq!(
+        (stats.received, stats.missed, stats.lag_events),
+        (seen.delivered, seen.lagged, seen.lag_events)
+    );
+    assert_eq!(seen.delivered + seen.lagged, rx.position() - start);
+    seen
+}
+
+fn run_single(capacity: usize, messages: u64) {
+    let (mut tx, first) = channel::<Payload>(capacity);
+    let subs = 5;
+    let mut rxs = vec![first];
+    for _ in 1..subs {
+        rxs.push(tx.subscribe());
+    }
+    rxs[4].set_lag_policy(LagPolicy::Disconnect);
+    let barrier = Barrier::new(subs + 1);
+    let results: Vec<Seen> = thread::scope(|s| {
+        let handles: Vec<_> = rxs
+            .into_iter()
+            .enumerate()
+            .map(|(i, rx)| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    consume(rx, 1, true, i % 2 == 1, u64::MAX)
+                })
+            })
+            .collect();
+        barrier.wait();
+        for i in 0..messages {
+            assert_eq!(tx.send(payload(0, i)), i);
+            if i % 1024 == 0 {
+                thread::yield_now();
+            }
+        }
+        drop(tx);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, seen) in results.iter().enumerate() {
+        if seen.detached {
+            assert_eq!(i, 4, "only the Disconnect subscriber detaches");
+            assert_eq!(seen.lag_events, 1, "detached after exactly one report");
+        } else {
+            assert_eq!(
+                seen.delivered + seen.lagged,
+                messages,
+                "subscriber {i}: {seen:?}"
+            );
+        }
+    }
+}
+
+fn run_shared(capacity: usize, producers: usize, messages: u64) {
+    let (tx, first) = channel::<Payload>(capacity);
+    let tx = tx.into_shared();
+    let subs = 4;
+    let mut rxs = vec![first];
+    for _ in 1..subs {
+        rxs.push(tx.subscribe());
+    }
+    let barrier = Barrier::new(subs + producers);
+    let results: Vec<Seen> = thread::scope(|s| {
+        let handles: Vec<_> = rxs
+            .into_iter()
+            .enumerate()
+            .map(|(i, rx)| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    consume(rx, producers, false, i % 2 == 1, u64::MAX)
+                })
+            })
+            .collect();
+        for id in 0..producers {
+            let (tx, barrier) = (tx.clone(), &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..messages {
+                    tx.send(payload(id as u64, i));
+                }
+            });
+        }
+        drop(tx);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let total = producers as u64 * messages;
+    for (i, seen) in results.iter().enumerate() {
+        assert_eq!(
+            seen.delivered + seen.lagged,
+            total,
+            "subscriber {i}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn single_publisher_many_subscribers() {
+    let messages = env("SEQCAST_STRESS_MESSAGES", 200_000);
+    for _ in 0..env("SEQCAST_STRESS_ROUNDS", 1) {
+        for capacity in [2, 8, 64] {
+            run_single(capacity, messages);
+        }
+    }
+}
+
+#[test]
+fn shared_publishers_many_subscribers() {
+    let messages = env("SEQCAST_STRESS_MESSAGES", 200_000) / 2;
+    for _ in 0..env("SEQCAST_STRESS_ROUNDS", 1) {
+        for capacity in [2, 8, 64] {
+            run_shared(capacity, 3, messages);
+        }
+    }
+}
+
+/// Subscribers joining (subscribe and clone) and leaving while the publisher runs: the
+/// invariant holds for each from the moment it joined.
+#[test]
+fn subscribers_come_and_go() {
+    let messages = env("SEQCAST_STRESS_MESSAGES", 200_000);
+    let (mut tx, rx) = channel::<Payload>(16);
+    thread::scope(|s| {
+        let mut handles = vec![s.spawn(move || consume(rx, 1, true, false, u64::MAX))];
+        for i in 0..messages {
+            if i % 4096 == 0 {
+                // A subscriber that reads everything, one that leaves early, and a clone of
+                // the latter that continues from the same position.
+                let rx = tx.subscribe();
+                let early = tx.subscribe();
+                let twin = early.clone();
+                handles.push(s.spawn(move || consume(rx, 1, true, true, u64::MAX)));
+                handles.push(s.spawn(move || consume(early, 1, true, false, 500)));
+                handles.push(s.spawn(move || consume(twin, 1, true, false, 1000)));
+            }
+            tx.send(payload(0, i));
+        }
+        drop(tx);
+        let seen: Vec<Seen> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(seen[0].delivered + seen[0].lagged, messages);
+        assert!(seen.len() > 3);
+    });
+}
