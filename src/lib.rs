@@ -39,7 +39,9 @@ pub mod error;
 mod ring;
 mod sync;
 
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+pub use ring::RecvFuture;
 pub use ring::{
     channel, try_channel, Iter, LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats,
-    TryIter,
+    TryIter, WaitStrategy,
 };

@@ -53,3 +53,154 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+// ---------------------------------------------------------------------------------------------
+// Waiting: asymmetric barriers and the parking event (DESIGN.md §3).
+//
+// A parked subscriber and the publisher form a Dekker pair: the publisher stores a stamp then
+// loads `waiters`; the subscriber increments `waiters` then loads the stamp. Without a full
+// fence on both sides both loads may miss (store-load reordering) and the subscriber sleeps
+// through its message. A full fence on every send would cost the publisher a store-buffer
+// drain, so the fences are asymmetric (as in folly's `asymmetricLightBarrier`): the publisher's
+// side is a compiler fence, and the rare parking side runs `membarrier(PRIVATE_EXPEDITED)`,
+// which forces a full barrier on every CPU running a thread of this process. Where membarrier
+// is unavailable (not Linux, or refused), both sides use `fence(SeqCst)`. Under loom both
+// sides are `fence(SeqCst)`, which is what the asymmetric pair guarantees.
+
+#[cfg(not(seqcast_loom))]
+mod barrier {
+    use std::sync::atomic::{compiler_fence, fence, Ordering};
+    use std::sync::OnceLock;
+
+    /// Whether this process registered for expedited private membarriers (asked once).
+    pub(crate) fn asymmetric_available() -> bool {
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(register)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn register() -> bool {
+        const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+        // SAFETY: membarrier takes two integers and no pointers; an unsupported command just
+        // fails with an error code.
+        unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn register() -> bool {
+        false
+    }
+
+    /// The publisher's side: free when `asymmetric` (see above).
+    #[inline(always)]
+    pub(crate) fn light_barrier(asymmetric: bool) {
+        if asymmetric {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The parking side: a full barrier on every CPU running this process.
+    pub(crate) fn heavy_barrier(asymmetric: bool) {
+        #[cfg(target_os = "linux")]
+        if asymmetric {
+            const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+            // SAFETY: as in `register`; the process registered for this command (`asymmetric`
+            // is only true after a successful registration).
+            if unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) } == 0 {
+                return;
+            }
+        }
+        let _ = asymmetric;
+        fence(Ordering::SeqCst);
+    }
+}
+
+#[cfg(seqcast_loom)]
+mod barrier {
+    use loom::sync::atomic::{fence, Ordering};
+
+    pub(crate) fn asymmetric_available() -> bool {
+        false
+    }
+    pub(crate) fn light_barrier(_: bool) {
+        // The wake-up "teeth" build drops the publisher's half of the barrier pair; the loom
+        // wake-up model must then find a lost wake-up.
+        #[cfg(not(seqcast_loom_broken_wakeup))]
+        fence(Ordering::SeqCst);
+    }
+    pub(crate) fn heavy_barrier(_: bool) {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The parking primitive: `event-listener`'s `Event` (fair, no lost notifications between
+/// `listen` and `notify`, and usable from async code).
+#[cfg(not(seqcast_loom))]
+mod event {
+    use event_listener::Listener;
+    use std::time::Instant;
+
+    /// A registered interest in the next notification.
+    pub(crate) type Listening = event_listener::EventListener;
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Event(event_listener::Event);
+
+    impl Event {
+        pub(crate) fn listen(&self) -> Listening {
+            self.0.listen()
+        }
+        /// Blocks until notified, or until `deadline`; returns false on timeout.
+        pub(crate) fn wait(&self, l: Listening, deadline: Option<Instant>) -> bool {
+            match deadline {
+                None => {
+                    l.wait();
+                    true
+                }
+                Some(d) => l.wait_deadline(d).is_some(),
+            }
+        }
+        pub(crate) fn notify_all(&self) {
+            self.0.notify(usize::MAX);
+        }
+    }
+}
+
+/// Under loom: an eventcount on loom's `Mutex` and `Condvar` with the same surface.
+#[cfg(seqcast_loom)]
+mod event {
+    use loom::sync::{Condvar, Mutex};
+    use std::time::Instant;
+
+    /// The generation seen when listening.
+    pub(crate) type Listening = u64;
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Event {
+        generation: Mutex<u64>,
+        cv: Condvar,
+    }
+
+    impl Event {
+        pub(crate) fn listen(&self) -> Listening {
+            *self.generation.lock().unwrap()
+        }
+        /// loom cannot model timeouts: waits for a notification whatever the deadline.
+        pub(crate) fn wait(&self, l: Listening, _deadline: Option<Instant>) -> bool {
+            let mut g = self.generation.lock().unwrap();
+            while *g == l {
+                g = self.cv.wait(g).unwrap();
+            }
+            true
+        }
+        pub(crate) fn notify_all(&self) {
+            *self.generation.lock().unwrap() += 1;
+            self.cv.notify_all();
+        }
+    }
+}
+
+pub(crate) use barrier::{asymmetric_available, heavy_barrier, light_barrier};
+pub(crate) use event::{Event, Listening};

@@ -54,7 +54,8 @@ fn empty_then_ready_then_empty() {
         SubscriberStats {
             received: 2,
             missed: 0,
-            lag_events: 0
+            lag_events: 0,
+            parks: 0
         }
     );
 }
@@ -86,7 +87,8 @@ fn lapped_subscriber_gets_the_exact_count_then_the_oldest_intact() {
         SubscriberStats {
             received: 4,
             missed: 6,
-            lag_events: 1
+            lag_events: 1,
+            parks: 0
         }
     );
 }

@@ -40,6 +40,16 @@
 //! `Lagged(n)`. So for every subscriber, **delivered + sum of reported lag == messages
 //! published since it subscribed** (up to its cursor), in order, with no duplicates.
 //!
+//! # Waiting
+//! Busy-polling (`try_recv`) is the fast path. A subscriber that would rather sleep
+//! ([`WaitStrategy::Blocking`], or async receive) registers in `waiters`, re-checks its slot,
+//! and parks on an `event-listener` event. After every message a publisher runs
+//! `wake_waiters`: a compiler fence and one load of `waiters`, which lives in the read-mostly
+//! line, and notifies only if it is non-zero. The store→load pair on each side is made safe by
+//! asymmetric barriers (`crate::sync`: membarrier on the parking side), so there is no lost
+//! wake-up and no fence on the publisher's fast path. loom checks the protocol with symmetric
+//! fences and a Mutex/Condvar event.
+//!
 //! # Progress
 //! * `Publisher::send`: wait-free (a fixed number of stores, whatever the readers do).
 //! * `Subscriber::try_recv`: wait-free (at most two slot reads and two shared loads).
@@ -60,13 +70,20 @@
 pub(crate) mod publisher;
 pub(crate) mod slot;
 pub(crate) mod subscriber;
+pub(crate) mod wait;
 
 use crate::error::CapacityError;
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{
+    asymmetric_available, heavy_barrier, light_barrier, AtomicBool, AtomicU64, AtomicUsize, Event,
+    Listening, Ordering,
+};
 use slot::Slot;
 
 pub use publisher::{Publisher, SharedPublisher};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+pub use wait::RecvFuture;
+pub use wait::WaitStrategy;
 
 /// Bit of `Ring::head` that marks the topic closed.
 const CLOSED_BIT: u64 = 1 << 63;
@@ -88,6 +105,11 @@ pub(crate) struct Ring<T: Copy> {
     closed: AtomicBool,
     /// The number of messages ever claimed, fixed by `close` before it sets `closed`.
     final_head: AtomicU64,
+    /// Subscribers (threads or tasks) registered to be woken; written only when one parks or
+    /// wakes. Publishers load it after every send (module docs, "Waiting").
+    waiters: AtomicUsize,
+    /// Whether the waiting protocol may use asymmetric barriers (`crate::sync`); read-only.
+    asymmetric: bool,
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
     /// Bit 63 (`CLOSED_BIT`) is set by `close`, so that a ticket claim and the closed check
     /// are one atomic step: a claim that returns the bit was refused.
@@ -95,6 +117,8 @@ pub(crate) struct Ring<T: Copy> {
     /// Live publisher handles and live subscriber handles; written on handle create/drop only.
     publishers: CachePadded<AtomicUsize>,
     subscribers: AtomicUsize,
+    /// Where parked subscribers sleep.
+    event: Event,
 }
 
 impl<T: Copy> Ring<T> {
@@ -116,9 +140,12 @@ impl<T: Copy> Ring<T> {
             mask: cap as u64 - 1,
             closed: AtomicBool::new(false),
             final_head: AtomicU64::new(0),
+            waiters: AtomicUsize::new(0),
+            asymmetric: asymmetric_available(),
             head: CachePadded(AtomicU64::new(0)),
             publishers: CachePadded(AtomicUsize::new(1)),
             subscribers: AtomicUsize::new(0),
+            event: Event::default(),
         })
     }
 
@@ -172,7 +199,58 @@ impl<T: Copy> Ring<T> {
             // Release: pairs with the Acquire in `is_closed`: a reader that sees `closed`
             // sees `final_head`, and (after a last-publisher drop) every completed stamp.
             self.closed.store(true, Ordering::Release);
+            // SeqCst fence + unconditional notify: a subscriber that registered before this
+            // point is woken; one registering later sees `closed` on its re-check.
+            crate::sync::fence(Ordering::SeqCst);
+            self.event.notify_all();
         }
+    }
+
+    /// Called by publishers after each completed message: wakes parked subscribers, if any.
+    /// One compiler fence and one load when nobody is parked.
+    #[inline]
+    pub(crate) fn wake_waiters(&self) {
+        // `--cfg seqcast_no_wake` compiles the wake-up check out, only to measure what it costs
+        // (`cargo bench --bench ring`); blocking receive then relies on its timeouts alone.
+        #[cfg(seqcast_no_wake)]
+        return;
+        #[allow(unreachable_code)]
+        light_barrier(self.asymmetric);
+        // Acquire: pairs with the SeqCst increment in `start_waiting`, so the notify below
+        // sees the listener registered before it.
+        if self.waiters.load(Ordering::Acquire) != 0 {
+            self.wake_all();
+        }
+    }
+
+    #[cold]
+    fn wake_all(&self) {
+        self.event.notify_all();
+    }
+
+    /// A subscriber is about to park: listen, count itself in `waiters`, then the heavy side
+    /// of the barrier pair. The caller must re-check the ring before waiting on the result,
+    /// and must call `stop_waiting` afterwards.
+    pub(crate) fn start_waiting(&self) -> Listening {
+        let listening = self.event.listen();
+        // SeqCst: one half of the Dekker pair with `wake_waiters` (see `crate::sync`).
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        heavy_barrier(self.asymmetric);
+        listening
+    }
+
+    /// Sleeps until a publisher notifies (or `deadline` passes: returns false).
+    pub(crate) fn wait(&self, listening: Listening, deadline: Option<std::time::Instant>) -> bool {
+        self.event.wait(listening, deadline)
+    }
+
+    pub(crate) fn stop_waiting(&self) {
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Subscribers registered as waiting (parked threads and pending tasks); a snapshot.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiters.load(Ordering::Relaxed)
     }
 
     #[inline]

@@ -63,6 +63,7 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         ring.slot(seq).write(seq, value);
         self.next = seq + 1;
         ring.set_head(seq + 1);
+        ring.wake_waiters();
         seq
     }
 
@@ -79,6 +80,12 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     /// Number of live subscribers (a snapshot; subscribers may come and go concurrently).
     pub fn subscriber_count(&self) -> usize {
         self.handle.0.subscriber_count()
+    }
+
+    /// Number of subscribers currently parked in `recv`/`recv_timeout` or pending in async
+    /// receive (a snapshot). While it is non-zero each `send` also notifies them.
+    pub fn waiting_subscribers(&self) -> usize {
+        self.handle.0.waiting()
     }
 
     /// Number of slots: the most messages a subscriber can fall behind without losing any.
@@ -178,6 +185,7 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
             }
         }
         slot.write(seq, value);
+        ring.wake_waiters();
         Ok(seq)
     }
 
@@ -207,6 +215,11 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Number of live subscribers (a snapshot).
     pub fn subscriber_count(&self) -> usize {
         self.handle.0.subscriber_count()
+    }
+
+    /// Number of subscribers currently parked or pending in async receive (a snapshot).
+    pub fn waiting_subscribers(&self) -> usize {
+        self.handle.0.waiting()
     }
 
     /// Number of slots.

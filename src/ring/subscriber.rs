@@ -1,9 +1,10 @@
 //! The receiving half: [`Subscriber`], its lag policy, counters and iterators.
 
 use super::slot::{message_of, Read};
+use super::wait::WaitStrategy;
 use super::Ring;
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::sync::{spin_loop, yield_now, Arc};
+use crate::sync::Arc;
 use core::fmt;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,9 @@ pub struct SubscriberStats {
     pub missed: u64,
     /// Number of `Lagged` reports.
     pub lag_events: u64,
+    /// Times this subscriber went to sleep (parked its thread, or its task returned
+    /// `Pending`) waiting for a message; each is followed by one wake-up.
+    pub parks: u64,
 }
 
 /// The receiving half of a topic: an independent cursor into the ring.
@@ -64,6 +68,10 @@ pub struct Subscriber<T: Copy> {
     /// Set after a `Disconnect`-policy lag report.
     detached: bool,
     stats: SubscriberStats,
+    wait: WaitStrategy,
+    /// Async receive: the registration held while a task waits (counted in `Ring::waiters`).
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    listener: Option<crate::sync::Listening>,
 }
 
 impl<T: Copy + Send + 'static> Subscriber<T> {
@@ -75,6 +83,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             policy: LagPolicy::Skip,
             detached: false,
             stats: Default::default(),
+            wait: WaitStrategy::default(),
+            #[cfg(all(feature = "async", not(seqcast_loom)))]
+            listener: None,
         }
     }
 
@@ -145,41 +156,54 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         TryRecvError::Lagged(n)
     }
 
-    /// Waits for the next message, spinning briefly then yielding the CPU between polls.
+    /// Waits for the next message, as the [`WaitStrategy`] says (by default: spin briefly,
+    /// then park the thread until a publisher wakes it).
     ///
     /// Returns `Lagged(n)` when lapped, `Closed` once the topic is closed and drained, and
     /// `Detached` after a `Disconnect`-policy lag report.
     pub fn recv(&mut self) -> Result<T, RecvError> {
-        let mut backoff = Backoff::default();
-        loop {
-            match self.try_recv() {
-                Err(TryRecvError::Empty) => backoff.snooze(),
-                Ok(v) => return Ok(v),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Detached) => return Err(RecvError::Detached),
-            }
+        match self.wait_recv(None) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(TryRecvError::Lagged(n))) => Err(RecvError::Lagged(n)),
+            Some(Err(TryRecvError::Detached)) => Err(RecvError::Detached),
+            Some(Err(_)) | None => Err(RecvError::Closed),
         }
     }
 
     /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        // A deadline too far to represent is no deadline.
         let deadline = Instant::now().checked_add(timeout);
-        let mut backoff = Backoff::default();
-        loop {
-            match self.try_recv() {
-                Err(TryRecvError::Empty) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(RecvTimeoutError::Timeout);
-                    }
-                    backoff.snooze();
-                }
-                Ok(v) => return Ok(v),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvTimeoutError::Lagged(n)),
-                Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
-                Err(TryRecvError::Detached) => return Err(RecvTimeoutError::Detached),
-            }
+        match self.wait_recv(deadline) {
+            None => Err(RecvTimeoutError::Timeout),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(TryRecvError::Lagged(n))) => Err(RecvTimeoutError::Lagged(n)),
+            Some(Err(TryRecvError::Detached)) => Err(RecvTimeoutError::Detached),
+            Some(Err(_)) => Err(RecvTimeoutError::Closed),
         }
+    }
+
+    /// Sets how `recv` and `recv_timeout` wait. Default: [`WaitStrategy::Blocking`].
+    pub fn set_wait_strategy(&mut self, wait: WaitStrategy) {
+        self.wait = wait;
+    }
+
+    /// The current wait strategy.
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait
+    }
+
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.ring
+    }
+
+    pub(super) fn count_park(&mut self) {
+        self.stats.parks += 1;
+    }
+
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    pub(super) fn listener_mut(&mut self) -> &mut Option<crate::sync::Listening> {
+        &mut self.listener
     }
 
     /// A blocking iterator: yields `Ok(message)` and `Err(RecvError::Lagged(n))` (lag is never
@@ -246,12 +270,27 @@ impl<T: Copy> Clone for Subscriber<T> {
             policy: self.policy,
             detached: self.detached,
             stats: self.stats,
+            wait: self.wait,
+            #[cfg(all(feature = "async", not(seqcast_loom)))]
+            listener: None,
+        }
+    }
+}
+
+impl<T: Copy> Subscriber<T> {
+    /// Async receive: drops the registration, if any (no-op otherwise).
+    #[inline]
+    pub(super) fn stop_listening(&mut self) {
+        #[cfg(all(feature = "async", not(seqcast_loom)))]
+        if self.listener.take().is_some() {
+            self.ring.stop_waiting();
         }
     }
 }
 
 impl<T: Copy> Drop for Subscriber<T> {
     fn drop(&mut self) {
+        self.stop_listening();
         self.ring.subscriber_dropped();
     }
 }
@@ -264,21 +303,6 @@ impl<T: Copy> fmt::Debug for Subscriber<T> {
             .field("detached", &self.detached)
             .field("stats", &self.stats)
             .finish()
-    }
-}
-
-/// Spin a little, then yield the CPU: what `recv` does between empty polls.
-#[derive(Default)]
-struct Backoff(u32);
-
-impl Backoff {
-    fn snooze(&mut self) {
-        if self.0 < 64 {
-            self.0 += 1;
-            spin_loop();
-        } else {
-            yield_now();
-        }
     }
 }
 
