@@ -35,13 +35,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod bus;
 pub mod error;
 mod ring;
 mod sync;
 
+pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};
 #[cfg(all(feature = "async", not(seqcast_loom)))]
 pub use ring::RecvFuture;
 pub use ring::{
     channel, try_channel, Iter, LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats,
     TryIter, WaitStrategy,
 };
+pub use ring::{GateConfig, OnEvict, SubscriberPosition};

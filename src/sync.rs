@@ -15,8 +15,8 @@
 mod imp {
     pub(crate) use std::hint::spin_loop;
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use std::sync::Arc;
-    pub(crate) use std::thread::yield_now;
+    pub(crate) use std::sync::{Arc, Mutex};
+    pub(crate) use std::thread::{sleep, yield_now};
 
     /// One payload word (see the module docs).
     pub(crate) type Word = atomic_maybe_uninit::AtomicMaybeUninit<u64>;
@@ -28,6 +28,14 @@ mod imp {
     pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::Arc;
     pub(crate) use loom::thread::yield_now;
+    // For the topic table's stand-in for `arc-swap` (`bus::swap`), which loom cannot model,
+    // and the gate registry.
+    pub(crate) use loom::sync::{Mutex, MutexGuard};
+
+    /// loom has no clock: a sleeping publisher just yields.
+    pub(crate) fn sleep(_: std::time::Duration) {
+        loom::thread::yield_now();
+    }
     use std::mem::MaybeUninit;
 
     /// One payload word, modelled by a loom `AtomicU64` (see the module docs).

@@ -67,6 +67,7 @@
 //! * handle counts: `Relaxed` increments (like `Arc`), `AcqRel` decrement of `publishers` so
 //!   the last publisher's close happens after every other publisher's sends.
 
+pub(crate) mod gate;
 pub(crate) mod publisher;
 pub(crate) mod slot;
 pub(crate) mod subscriber;
@@ -79,6 +80,7 @@ use crate::sync::{
 };
 use slot::Slot;
 
+pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
 #[cfg(all(feature = "async", not(seqcast_loom)))]
@@ -93,6 +95,15 @@ const CLOSED_BIT: u64 = 1 << 63;
 #[repr(C, align(128))]
 #[derive(Debug)]
 pub(crate) struct CachePadded<V>(pub(crate) V);
+
+/// The publishers' line: the head and the cached gating bound, both touched on every send.
+#[derive(Debug)]
+pub(crate) struct Head {
+    /// See `Ring::head`.
+    next: AtomicU64,
+    /// Messages below this may be written without looking at the gates (`gate`).
+    gate_limit: AtomicU64,
+}
 
 /// One topic's shared state. See the module docs for who writes each field.
 #[repr(C)]
@@ -113,7 +124,9 @@ pub(crate) struct Ring<T: Copy> {
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
     /// Bit 63 (`CLOSED_BIT`) is set by `close`, so that a ticket claim and the closed check
     /// are one atomic step: a claim that returns the bit was refused.
-    head: CachePadded<AtomicU64>,
+    head: CachePadded<Head>,
+    /// Gated and position-reporting subscribers (`gate`).
+    gates: gate::Registry,
     /// Live publisher handles and live subscriber handles; written on handle create/drop only.
     publishers: CachePadded<AtomicUsize>,
     subscribers: AtomicUsize,
@@ -142,7 +155,11 @@ impl<T: Copy> Ring<T> {
             final_head: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             asymmetric: asymmetric_available(),
-            head: CachePadded(AtomicU64::new(0)),
+            head: CachePadded(Head {
+                next: AtomicU64::new(0),
+                gate_limit: AtomicU64::new(cap as u64),
+            }),
+            gates: Default::default(),
             publishers: CachePadded(AtomicUsize::new(1)),
             subscribers: AtomicUsize::new(0),
             event: Event::default(),
@@ -165,21 +182,46 @@ impl<T: Copy> Ring<T> {
     /// pushed it past `final_head`; readers that must be exact use `final_head`.
     #[inline]
     pub(crate) fn head(&self) -> u64 {
-        self.head.0.load(Ordering::Relaxed) & !CLOSED_BIT
+        self.head.0.next.load(Ordering::Relaxed) & !CLOSED_BIT
     }
 
     /// Single publisher: message `next - 1` is complete.
     #[inline]
     pub(crate) fn set_head(&self, next: u64) {
         debug_assert!(next < CLOSED_BIT);
-        self.head.0.store(next, Ordering::Relaxed);
+        self.head.0.next.store(next, Ordering::Relaxed);
     }
 
     /// Shared publishers: claims the next ticket, or `None` if the topic was closed.
     #[inline]
     pub(crate) fn claim(&self) -> Option<u64> {
-        let ticket = self.head.0.fetch_add(1, Ordering::Relaxed);
+        let ticket = self.head.0.next.fetch_add(1, Ordering::Relaxed);
         (ticket & CLOSED_BIT == 0).then_some(ticket)
+    }
+
+    /// Shared publishers: claims the next ticket only if `allowed(ticket)` (a CAS loop, for
+    /// `try_send`/`send_timeout`, which must not claim a ticket they cannot use).
+    pub(crate) fn claim_if<E>(
+        &self,
+        mut allowed: impl FnMut(u64) -> Result<(), E>,
+    ) -> Result<Option<u64>, E> {
+        let mut h = self.head.0.next.load(Ordering::Relaxed);
+        loop {
+            if h & CLOSED_BIT != 0 {
+                return Ok(None);
+            }
+            allowed(h)?;
+            // Relaxed: as in `claim`.
+            match self.head.0.next.compare_exchange_weak(
+                h,
+                h + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(Some(h)),
+                Err(now) => h = now,
+            }
+        }
     }
 
     /// The number of messages ever sent. Only meaningful once `is_closed()` returned true.
@@ -193,7 +235,7 @@ impl<T: Copy> Ring<T> {
     /// (shared publishers only: a live single `Publisher` is never closed under it).
     pub(crate) fn close(&self) {
         // Relaxed: the claim order is all that matters here; `closed` below publishes it.
-        let prev = self.head.0.fetch_or(CLOSED_BIT, Ordering::Relaxed);
+        let prev = self.head.0.next.fetch_or(CLOSED_BIT, Ordering::Relaxed);
         if prev & CLOSED_BIT == 0 {
             self.final_head.store(prev, Ordering::Relaxed);
             // Release: pairs with the Acquire in `is_closed`: a reader that sees `closed`

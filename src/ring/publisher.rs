@@ -1,11 +1,13 @@
 //! Publisher handles: the single-producer [`Publisher`] and the multi-producer
 //! [`SharedPublisher`] (ticket claim, DESIGN.md §1).
 
+use super::gate::{GateConfig, SubscriberPosition, Wait};
 use super::slot::done;
 use super::{Ring, Subscriber};
-use crate::error::SendError;
+use crate::error::{SendTimeoutError, TrySendError};
 use crate::sync::{spin_loop, yield_now, Arc};
 use core::fmt;
+use std::time::{Duration, Instant};
 
 /// Counts one live publisher handle; the last one to drop closes the topic.
 struct PublisherHandle<T: Copy>(Arc<Ring<T>>);
@@ -55,16 +57,76 @@ impl<T: Copy + Send + 'static> Publisher<T> {
 
     /// Publishes `value` and returns its sequence number (0 for the first message).
     ///
-    /// Wait-free: a fixed number of stores, whatever the subscribers do.
+    /// Wait-free while the topic has no gated subscriber: a fixed number of stores, whatever
+    /// the subscribers do. With [gated subscribers](Self::subscribe_gated), it waits while
+    /// the slowest of them is a full ring behind (evicting it if it stalls too long).
     #[inline]
     pub fn send(&mut self, value: T) -> u64 {
         let seq = self.next;
+        let ring = &*self.handle.0;
+        if !ring.gate_allows(seq) {
+            // Only fails for `Wait::No` / `Wait::Until`.
+            let _ = ring.wait_for_gates(seq, Wait::Forever);
+        }
+        self.write(seq, value)
+    }
+
+    /// Like [`send`](Self::send), but never waits: if a gated subscriber is a full ring
+    /// behind, returns the value in `TrySendError::Full`.
+    pub fn try_send(&mut self, value: T) -> Result<u64, TrySendError<T>> {
+        let seq = self.next;
+        let ring = &*self.handle.0;
+        if !ring.gate_allows(seq) && ring.wait_for_gates(seq, Wait::No).is_err() {
+            return Err(TrySendError::Full(value));
+        }
+        Ok(self.write(seq, value))
+    }
+
+    /// Like [`send`](Self::send), but waits for gated subscribers at most `timeout`.
+    pub fn send_timeout(
+        &mut self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<u64, SendTimeoutError<T>> {
+        let seq = self.next;
+        let ring = &*self.handle.0;
+        if !ring.gate_allows(seq) {
+            let wait = Instant::now()
+                .checked_add(timeout)
+                .map_or(Wait::Forever, Wait::Until);
+            if ring.wait_for_gates(seq, wait).is_err() {
+                return Err(SendTimeoutError::Timeout(value));
+            }
+        }
+        Ok(self.write(seq, value))
+    }
+
+    #[inline]
+    fn write(&mut self, seq: u64, value: T) -> u64 {
         let ring = &*self.handle.0;
         ring.slot(seq).write(seq, value);
         self.next = seq + 1;
         ring.set_head(seq + 1);
         ring.wake_waiters();
         seq
+    }
+
+    /// A new gated (lossless) subscriber starting with the next message: the publisher never
+    /// laps it, waiting instead (see [`GateConfig`] for eviction of a stalled one). Lossy
+    /// subscribers on the same topic are unaffected.
+    pub fn subscribe_gated(&self) -> Subscriber<T> {
+        self.subscribe_gated_with(GateConfig::default())
+    }
+
+    /// Like [`subscribe_gated`](Self::subscribe_gated), with options.
+    pub fn subscribe_gated_with(&self, config: GateConfig) -> Subscriber<T> {
+        Subscriber::new_gated(self.handle.0.clone(), config)
+    }
+
+    /// The positions of gated subscribers and of lossy ones that report theirs
+    /// ([`Subscriber::report_position`]), slowest first. Takes a lock; not for hot loops.
+    pub fn positions(&self) -> Vec<SubscriberPosition> {
+        self.handle.0.positions()
     }
 
     /// A new subscriber that starts with the next message sent.
@@ -155,20 +217,53 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     ///
     /// A topic only closes under a live `SharedPublisher` when it is removed from its
     /// `Bus`; `send` then discards the value and returns `u64::MAX`. Use
-    /// [`try_send`](Self::try_send) to get the value back instead.
+    /// [`try_send`](Self::try_send) to get the value back instead. With gated subscribers,
+    /// `send` waits while the slowest is a full ring behind (see [`Publisher::send`]).
     #[inline]
     pub fn send(&self, value: T) -> u64 {
-        self.try_send(value).unwrap_or(u64::MAX)
+        self.send_claimed(value).unwrap_or(u64::MAX)
     }
 
-    /// Publishes `value` and returns its sequence number, or hands the value back in a
-    /// [`SendError`] if the topic was closed (removed from its `Bus`).
-    #[inline]
-    pub fn try_send(&self, value: T) -> Result<u64, SendError<T>> {
+    /// Publishes `value` and returns its sequence number, or hands the value back if the
+    /// topic was closed (removed from its `Bus`) or, without waiting, if a gated subscriber is
+    /// a full ring behind.
+    pub fn try_send(&self, value: T) -> Result<u64, TrySendError<T>> {
         let ring = &*self.handle.0;
-        let Some(seq) = ring.claim() else {
-            return Err(SendError(value));
-        };
+        match ring.claim_if(|t| ring.wait_for_gates_if_needed(t, Wait::No)) {
+            Ok(Some(seq)) => Ok(self.write(seq, value)),
+            Ok(None) => Err(TrySendError::Closed(value)),
+            Err(_) => Err(TrySendError::Full(value)),
+        }
+    }
+
+    /// Like [`send`](Self::send), but waits for gated subscribers at most `timeout`.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<u64, SendTimeoutError<T>> {
+        let ring = &*self.handle.0;
+        let wait = Instant::now()
+            .checked_add(timeout)
+            .map_or(Wait::Forever, Wait::Until);
+        match ring.claim_if(|t| ring.wait_for_gates_if_needed(t, wait)) {
+            Ok(Some(seq)) => Ok(self.write(seq, value)),
+            Ok(None) => Err(SendTimeoutError::Closed(value)),
+            Err(_) => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// Sends on a claimed ticket. Claims happen before this, in `send` (fetch_add: may wait
+    /// for gates after claiming) or `claim_if` (CAS: checks gates before claiming).
+    #[inline]
+    fn send_claimed(&self, value: T) -> Option<u64> {
+        let ring = &*self.handle.0;
+        let seq = ring.claim()?;
+        if !ring.gate_allows(seq) {
+            let _ = ring.wait_for_gates(seq, Wait::Forever);
+        }
+        Some(self.write(seq, value))
+    }
+
+    #[inline]
+    fn write(&self, seq: u64, value: T) -> u64 {
+        let ring = &*self.handle.0;
         let slot = ring.slot(seq);
         let cap = ring.capacity();
         // The slot must hold the previous lap's message, complete, before we overwrite it
@@ -186,7 +281,23 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         }
         slot.write(seq, value);
         ring.wake_waiters();
-        Ok(seq)
+        seq
+    }
+
+    /// A new gated (lossless) subscriber starting with the next message claimed; see
+    /// [`Publisher::subscribe_gated`].
+    pub fn subscribe_gated(&self) -> Subscriber<T> {
+        self.subscribe_gated_with(GateConfig::default())
+    }
+
+    /// Like [`subscribe_gated`](Self::subscribe_gated), with options.
+    pub fn subscribe_gated_with(&self, config: GateConfig) -> Subscriber<T> {
+        Subscriber::new_gated(self.handle.0.clone(), config)
+    }
+
+    /// See [`Publisher::positions`].
+    pub fn positions(&self) -> Vec<SubscriberPosition> {
+        self.handle.0.positions()
     }
 
     /// Whether the topic was closed (removed from its `Bus`): later sends are refused.

@@ -1,5 +1,6 @@
 //! The receiving half: [`Subscriber`], its lag policy, counters and iterators.
 
+use super::gate::{Gate, GateConfig, OnEvict};
 use super::slot::{message_of, Read};
 use super::wait::WaitStrategy;
 use super::Ring;
@@ -69,6 +70,12 @@ pub struct Subscriber<T: Copy> {
     detached: bool,
     stats: SubscriberStats,
     wait: WaitStrategy,
+    /// Gated or position-reporting subscribers: the published position (`gate` module).
+    gate: Option<Arc<Gate>>,
+    /// Publish the position every this many messages (1 for gated subscribers).
+    report_every: u64,
+    /// Set once a publisher evicted this (gated) subscriber.
+    evicted: bool,
     /// Async receive: the registration held while a task waits (counted in `Ring::waiters`).
     #[cfg(all(feature = "async", not(seqcast_loom)))]
     listener: Option<crate::sync::Listening>,
@@ -84,9 +91,20 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             detached: false,
             stats: Default::default(),
             wait: WaitStrategy::default(),
+            gate: None,
+            report_every: 1,
+            evicted: false,
             #[cfg(all(feature = "async", not(seqcast_loom)))]
             listener: None,
         }
+    }
+
+    /// A gated subscriber starting at the head (registered under the gate lock).
+    pub(crate) fn new_gated(ring: Arc<Ring<T>>, config: GateConfig) -> Self {
+        let (gate, cursor) = ring.add_gate(None, true, config);
+        let mut rx = Subscriber::new(ring, cursor);
+        rx.gate = Some(gate);
+        rx
     }
 
     /// Takes the next message if there is one; never blocks.
@@ -104,6 +122,16 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         if self.detached {
             return Err(TryRecvError::Detached);
         }
+        if self
+            .gate
+            .as_ref()
+            .is_some_and(|g| g.is_gating() && g.is_evicted())
+        {
+            self.on_evicted();
+            if self.detached {
+                return Err(TryRecvError::Detached);
+            }
+        }
         match self.ring.slot(self.cursor).read(self.cursor) {
             Read::Ready(v) => Ok(self.deliver(v)),
             Read::NotYet => self.not_yet(),
@@ -115,7 +143,48 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     fn deliver(&mut self, v: T) -> T {
         self.cursor += 1;
         self.stats.received += 1;
+        if let Some(gate) = &self.gate {
+            if self.cursor % self.report_every == 0 {
+                gate.advance(self.cursor);
+            }
+        }
         v
+    }
+
+    /// A publisher evicted this gated subscriber: become detached or lossy, as configured.
+    #[cold]
+    fn on_evicted(&mut self) {
+        let Some(gate) = self.gate.take() else { return };
+        self.evicted = true;
+        match gate.on_evict {
+            OnEvict::Detach => self.detached = true,
+            OnEvict::Lossy => self.policy = LagPolicy::Skip,
+        }
+    }
+
+    /// Whether a publisher evicted this gated subscriber for stalling it.
+    pub fn is_evicted(&self) -> bool {
+        self.evicted
+    }
+
+    /// Whether the publisher waits for this subscriber (it was created by `subscribe_gated`
+    /// and has not been evicted).
+    pub fn is_gated(&self) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.is_gating())
+    }
+
+    /// Opt-in for a lossy subscriber: publish its position every `every` messages (a store to
+    /// its own cache line), so that `Publisher::positions` can show how far behind it is.
+    /// Takes a lock once. No effect on a gated subscriber (its position is always published).
+    pub fn report_position(&mut self, name: Option<&str>, every: u64) {
+        if self.gate.is_some() {
+            return;
+        }
+        let mut config = GateConfig::new();
+        config.name = name.map(Into::into);
+        let (gate, _) = self.ring.add_gate(Some(self.cursor), false, config);
+        self.gate = Some(gate);
+        self.report_every = every.max(1);
     }
 
     /// The slot does not hold our message yet: empty, unless the topic is closed.
@@ -140,6 +209,14 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Move to the oldest message still intact and report exactly how far we jumped.
     #[cold]
     fn lapped(&mut self, stamp: u64) -> TryRecvError {
+        if self.is_gated() {
+            // Publishers overwrite a gated subscriber's message only after evicting it, so it
+            // has been evicted, even if the flag's store is not visible to us yet.
+            self.on_evicted();
+            if self.detached {
+                return TryRecvError::Detached;
+            }
+        }
         let cap = self.ring.capacity();
         let newer = message_of(stamp);
         debug_assert!(newer >= self.cursor + cap);
@@ -148,6 +225,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         let oldest = (newer + 1 - cap).max(self.ring.head().saturating_sub(cap));
         let n = oldest - self.cursor;
         self.cursor = oldest;
+        if let Some(gate) = &self.gate {
+            gate.advance(self.cursor);
+        }
         self.stats.missed += n;
         self.stats.lag_events += 1;
         if self.policy == LagPolicy::Disconnect {
@@ -262,8 +342,15 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
 }
 
 impl<T: Copy> Clone for Subscriber<T> {
+    /// An independent subscriber at the same position. The clone of a gated subscriber is
+    /// gated too (registered at the same position, so the publisher's bound stays valid).
     fn clone(&self) -> Self {
         self.ring.subscriber_added();
+        let gate = self.gate.as_ref().map(|g| {
+            self.ring
+                .add_gate(Some(self.cursor), g.is_gating(), g.config())
+                .0
+        });
         Subscriber {
             ring: self.ring.clone(),
             cursor: self.cursor,
@@ -271,6 +358,9 @@ impl<T: Copy> Clone for Subscriber<T> {
             detached: self.detached,
             stats: self.stats,
             wait: self.wait,
+            gate,
+            report_every: self.report_every,
+            evicted: self.evicted,
             #[cfg(all(feature = "async", not(seqcast_loom)))]
             listener: None,
         }
@@ -291,6 +381,9 @@ impl<T: Copy> Subscriber<T> {
 impl<T: Copy> Drop for Subscriber<T> {
     fn drop(&mut self) {
         self.stop_listening();
+        if let Some(gate) = self.gate.take() {
+            self.ring.remove_gate(&gate);
+        }
         self.ring.subscriber_dropped();
     }
 }
@@ -302,6 +395,8 @@ impl<T: Copy> fmt::Debug for Subscriber<T> {
             .field("policy", &self.policy)
             .field("detached", &self.detached)
             .field("stats", &self.stats)
+            .field("gated", &self.gate.as_ref().is_some_and(|g| g.is_gating()))
+            .field("evicted", &self.evicted)
             .finish()
     }
 }

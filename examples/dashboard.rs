@@ -1,0 +1,118 @@
+//! Real-time dashboards: a metrics producer publishes on `metrics.<name>` topics; dashboards
+//! subscribe with the pattern `metrics.>` and may join late, starting from "now" (no
+//! backlog). A deliberately slow dashboard shows lag being reported per topic, not hidden.
+//!
+//! Run with `cargo run --example dashboard`.
+
+use seqcast::error::PatternRecvTimeoutError;
+use seqcast::{Bus, LagPolicy};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+#[derive(Clone, Copy)]
+struct Sample {
+    seq: u64,
+    value: f64,
+}
+
+const METRICS: [&str; 4] = ["cpu", "memory", "disk_io", "requests"];
+
+fn dashboard(
+    bus: &Bus,
+    name: &'static str,
+    delay: Duration,
+    stop: Arc<AtomicBool>,
+) -> thread::JoinHandle<()> {
+    let mut metrics = bus
+        .subscribe_pattern::<Sample>("metrics.>")
+        .expect("valid pattern");
+    println!("[{name}] connected, reading {:?}", metrics.topics());
+    thread::spawn(move || {
+        // per topic: (first seq seen, samples, missed)
+        let mut seen: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        while !stop.load(Ordering::Relaxed) {
+            match metrics.recv_timeout(Duration::from_millis(20)) {
+                Ok((topic, sample)) => {
+                    let entry = seen.entry(topic.to_string()).or_insert((sample.seq, 0, 0));
+                    if entry.1 == 0 && entry.2 == 0 {
+                        println!(
+                            "[{name}] first {topic} sample is #{} ({:.1})",
+                            sample.seq, sample.value
+                        );
+                    }
+                    entry.1 += 1;
+                    thread::sleep(delay);
+                }
+                Err(PatternRecvTimeoutError::Lagged { topic, missed }) => {
+                    seen.entry(topic.to_string()).or_insert((0, 0, 0)).2 += missed;
+                }
+                Err(PatternRecvTimeoutError::Closed { topic }) => {
+                    println!("[{name}] {topic} closed")
+                }
+                Err(PatternRecvTimeoutError::Timeout) => {}
+            }
+        }
+        for (topic, (_, samples, missed)) in seen {
+            println!("[{name}] {topic:<16} {samples:>4} samples shown, {missed:>4} missed");
+        }
+    })
+}
+
+fn main() {
+    // Small rings so that the slow dashboard falls behind within a second.
+    let bus = Bus::builder()
+        .capacity(64)
+        .lag_policy(LagPolicy::Skip)
+        .build();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // The admin dashboard connects before any metric exists: it picks up each metric topic
+    // as the producer creates it, from its first sample.
+    let admin = dashboard(&bus, "admin", Duration::ZERO, stop.clone());
+
+    let producer = {
+        let (bus, stop) = (bus.clone(), stop.clone());
+        thread::spawn(move || {
+            let publishers: Vec<_> = METRICS
+                .iter()
+                .map(|m| bus.publisher::<Sample>(&format!("metrics.{m}")).unwrap())
+                .collect();
+            let mut seq = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for (i, p) in publishers.iter().enumerate() {
+                    let value = ((seq * 37 + i as u64 * 11) % 1000) as f64 / 10.0;
+                    p.send(Sample { seq, value });
+                }
+                seq += 1;
+                thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+
+    // The ops dashboard joins late: it starts from the next sample, no replay.
+    thread::sleep(Duration::from_millis(300));
+    let ops = dashboard(&bus, "ops", Duration::ZERO, stop.clone());
+    // The wallboard redraws slowly and falls behind: it is told exactly what it missed.
+    let wall = dashboard(&bus, "wallboard", Duration::from_millis(5), stop.clone());
+
+    thread::sleep(Duration::from_millis(700));
+    println!("\ntopics after one second:");
+    for t in bus.topics() {
+        println!(
+            "  {:<16} {:>4} published, {} subscribers, capacity {}",
+            t.name.as_str(),
+            t.published,
+            t.subscribers,
+            t.capacity
+        );
+    }
+    println!();
+    stop.store(true, Ordering::Relaxed);
+    producer.join().unwrap();
+    for d in [admin, ops, wall] {
+        d.join().unwrap();
+    }
+}

@@ -1,0 +1,337 @@
+//! [`PatternSubscriber`]: one receiver over every topic whose name matches a [`Pattern`],
+//! including topics created after it subscribed.
+//!
+//! # How it works
+//! It holds one ordinary [`Subscriber<T>`] per matching topic (a *source*) and polls them
+//! round robin, so a busy topic cannot starve a quiet one and each topic's messages arrive in
+//! order. New topics are noticed through the table's generation counter: every receive loads
+//! it once (an `Acquire` load of a line written only when a topic is created or removed) and
+//! only when it moved does the subscriber load the map and attach to new matching topics. No
+//! lock is taken and nothing shared is written on the receive path.
+//!
+//! * Topics that exist when the pattern subscriber is created are joined at their next
+//!   message, like [`Bus::subscribe`](super::Bus::subscribe).
+//! * Topics it discovers later were created after it subscribed, so it reads them from their
+//!   first message (it clones the topic's origin subscriber, see `table.rs`). Messages
+//!   overwritten before it got there are reported as `Lagged { topic, missed }`, never
+//!   silently lost: delivered + lagged == published, per topic.
+//! * Matching topics of another payload type are skipped (the type is part of a topic's
+//!   identity); [`skipped_topics`](PatternSubscriber::skipped_topics) lists them.
+//! * A removed topic is drained, reported once as `Closed { topic }`, and dropped. A topic
+//!   created *and* removed between two receive calls is still read (the table remembers
+//!   the last 32 removed topics), unless more than 32 topics were removed meanwhile.
+
+use super::table::{Listed, TopicCell};
+use super::{Inner, Pattern, Topic};
+use crate::error::{PatternRecvError, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError};
+use crate::sync::{spin_loop, yield_now, Arc};
+use crate::{LagPolicy, Subscriber, SubscriberStats};
+use core::fmt;
+use std::time::{Duration, Instant};
+
+/// One matching topic this subscriber reads.
+struct Source<T: Copy> {
+    /// Generation that created the topic: identifies it (a re-created topic of the same
+    /// name has another).
+    id: u64,
+    /// This subscriber's own copy of the name (its refcount is not shared with others).
+    topic: Topic,
+    rx: Subscriber<T>,
+}
+
+/// Receives from every topic of payload type `T` whose name matches a pattern, including
+/// topics created after it subscribed. Created by [`Bus::subscribe_pattern`](super::Bus::subscribe_pattern).
+///
+/// Each message comes with the [`Topic`] it was published on. Messages of one topic arrive
+/// in order; topics are polled round robin. Lag is reported per topic
+/// ([`PatternTryRecvError::Lagged`]), as is the removal of a topic
+/// ([`PatternTryRecvError::Closed`]); neither ends the subscription.
+///
+/// Matching topics whose payload type is not `T` are skipped; see
+/// [`skipped_topics`](Self::skipped_topics). A topic created and removed between two receive
+/// calls is still read, unless more than 32 topics were removed in between.
+///
+/// # Examples
+/// ```
+/// use seqcast::error::PatternTryRecvError;
+///
+/// let bus = seqcast::Bus::new();
+/// let mut users = bus.subscribe_pattern::<u32>("user.*").unwrap();
+///
+/// // Topics created after the subscription are picked up, from their first message.
+/// bus.publisher::<u32>("user.created").unwrap().send(1);
+/// bus.publisher::<u32>("user.deleted").unwrap().send(2);
+/// bus.publisher::<u32>("order.created").unwrap().send(3); // does not match
+///
+/// let (topic, id) = users.try_recv().unwrap();
+/// assert_eq!((topic.as_str(), id), ("user.created", 1));
+/// let (topic, id) = users.try_recv().unwrap();
+/// assert_eq!((topic.as_str(), id), ("user.deleted", 2));
+/// assert_eq!(users.try_recv(), Err(PatternTryRecvError::Empty));
+/// ```
+pub struct PatternSubscriber<T: Copy> {
+    bus: Arc<Inner>,
+    pattern: Pattern,
+    policy: LagPolicy,
+    /// Generation of the table last scanned: topics created later are new to us.
+    scanned: u64,
+    /// Topics being read, in the order they were joined.
+    sources: Vec<Source<T>>,
+    /// Index (mod `sources.len()`) of the source to poll first next time.
+    next: usize,
+    /// Counters of the sources that were dropped.
+    retired: SubscriberStats,
+}
+
+impl<T: Copy + Send + 'static> PatternSubscriber<T> {
+    pub(crate) fn new(bus: Arc<Inner>, pattern: Pattern, policy: LagPolicy) -> Self {
+        let table = bus.table.load(); // an owned guard: `bus` can move below
+        let mut sub = PatternSubscriber {
+            bus,
+            pattern,
+            policy,
+            scanned: table.generation,
+            sources: Vec::new(),
+            next: 0,
+            retired: SubscriberStats::default(),
+        };
+        // Topics that exist now are joined at their next message.
+        for listed in table.topics.values() {
+            if let Some(cell) = sub.wanted(listed) {
+                sub.join(listed, cell.subscribe_now(policy));
+            }
+        }
+        sub
+    }
+
+    /// The topic, if it matches and has payload type `T`.
+    fn wanted<'e>(&self, listed: &'e Listed) -> Option<&'e TopicCell<T>> {
+        if !self.pattern.matches_valid(&listed.name) {
+            return None;
+        }
+        debug_assert!(self.sources.iter().all(|s| s.id != listed.created));
+        listed.cell::<T>().ok()
+    }
+
+    fn join(&mut self, listed: &Listed, mut rx: Subscriber<T>) {
+        rx.set_lag_policy(self.policy);
+        self.sources.push(Source {
+            id: listed.created,
+            topic: Topic::new(&listed.name),
+            rx,
+        });
+    }
+
+    /// Joins topics created since the last scan, if the table changed.
+    #[inline]
+    fn refresh(&mut self) {
+        if self.bus.table.generation() > self.scanned {
+            self.rescan();
+        }
+    }
+
+    #[cold]
+    fn rescan(&mut self) {
+        let table = self.bus.table.load();
+        let since = core::mem::replace(&mut self.scanned, table.generation);
+        // Created after our last scan, so after we subscribed: read from the first message.
+        // Removed ones included: they were published to while we were subscribed.
+        let created = table.removed.iter().chain(table.topics.values());
+        for listed in created.filter(|l| l.created > since) {
+            if let Some(cell) = self.wanted(listed) {
+                self.join(listed, cell.subscribe_from_start());
+            }
+        }
+    }
+
+    /// Drops source `i`, keeping its counters and the round-robin position.
+    fn retire(&mut self, i: usize) -> Topic {
+        let source = self.sources.remove(i);
+        if self.next > i {
+            self.next -= 1;
+        }
+        let stats = source.rx.stats();
+        self.retired.received += stats.received;
+        self.retired.missed += stats.missed;
+        self.retired.lag_events += stats.lag_events;
+        source.topic
+    }
+
+    /// Takes the next message from any matching topic, if one has one; never blocks.
+    ///
+    /// * `Ok((topic, value))`: the next message of `topic`.
+    /// * `Err(Empty)`: no matching topic has a new message.
+    /// * `Err(Lagged { topic, missed })`: `topic`'s publisher overwrote `missed` unread
+    ///   messages; under [`LagPolicy::Skip`] reading `topic` continues from its oldest
+    ///   message still held, under [`LagPolicy::Disconnect`] `topic` is dropped from this
+    ///   subscription (the others continue).
+    /// * `Err(Closed { topic })`: `topic` was removed and drained; it is dropped from the
+    ///   subscription. Reported once.
+    ///
+    /// Costs one atomic load (the table generation) plus one `try_recv` per joined topic
+    /// polled; writes nothing shared.
+    pub fn try_recv(&mut self) -> Result<(Topic, T), PatternTryRecvError> {
+        self.refresh();
+        'scan: loop {
+            let n = self.sources.len();
+            if n == 0 {
+                return Err(PatternTryRecvError::Empty);
+            }
+            let start = self.next % n;
+            for k in 0..n {
+                let i = (start + k) % n;
+                debug_assert!(i < self.sources.len());
+                let source = &mut self.sources[i];
+                match source.rx.try_recv() {
+                    Ok(value) => {
+                        self.next = i + 1;
+                        return Ok((source.topic.clone(), value));
+                    }
+                    Err(TryRecvError::Empty) => {}
+                    Err(TryRecvError::Lagged(missed)) => {
+                        self.next = i + 1;
+                        let topic = source.topic.clone();
+                        return Err(PatternTryRecvError::Lagged { topic, missed });
+                    }
+                    Err(TryRecvError::Closed) => {
+                        let topic = self.retire(i);
+                        return Err(PatternTryRecvError::Closed { topic });
+                    }
+                    Err(TryRecvError::Detached) => {
+                        // Its lag was reported by the previous call: drop it silently.
+                        self.retire(i);
+                        continue 'scan;
+                    }
+                }
+            }
+            return Err(PatternTryRecvError::Empty);
+        }
+    }
+
+    /// Waits for the next message from any matching topic, spinning briefly and then
+    /// yielding the CPU between polls. Returns `Lagged`/`Closed` as
+    /// [`try_recv`](Self::try_recv) does; never returns for lack of topics (one may be
+    /// created later).
+    pub fn recv(&mut self) -> Result<(Topic, T), PatternRecvError> {
+        let mut spins = 0u32;
+        loop {
+            match self.try_recv() {
+                Ok(item) => return Ok(item),
+                Err(PatternTryRecvError::Empty) => snooze(&mut spins),
+                Err(PatternTryRecvError::Lagged { topic, missed }) => {
+                    return Err(PatternRecvError::Lagged { topic, missed })
+                }
+                Err(PatternTryRecvError::Closed { topic }) => {
+                    return Err(PatternRecvError::Closed { topic })
+                }
+            }
+        }
+    }
+
+    /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
+    pub fn recv_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<(Topic, T), PatternRecvTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut spins = 0u32;
+        loop {
+            match self.try_recv() {
+                Ok(item) => return Ok(item),
+                Err(PatternTryRecvError::Empty) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(PatternRecvTimeoutError::Timeout);
+                    }
+                    snooze(&mut spins);
+                }
+                Err(PatternTryRecvError::Lagged { topic, missed }) => {
+                    return Err(PatternRecvTimeoutError::Lagged { topic, missed })
+                }
+                Err(PatternTryRecvError::Closed { topic }) => {
+                    return Err(PatternRecvTimeoutError::Closed { topic })
+                }
+            }
+        }
+    }
+
+    /// The pattern this subscriber matches.
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    /// The topics being read, in the order they were joined (as of the last receive call:
+    /// topics created since are joined by the next one).
+    pub fn topics(&self) -> Vec<Topic> {
+        self.sources.iter().map(|s| s.topic.clone()).collect()
+    }
+
+    /// Per-topic counters of the topics being read (as [`topics`](Self::topics)).
+    pub fn topic_stats(&self) -> Vec<(Topic, SubscriberStats)> {
+        self.sources
+            .iter()
+            .map(|s| (s.topic.clone(), s.rx.stats()))
+            .collect()
+    }
+
+    /// Topics that match the pattern but carry another payload type, with that type's name:
+    /// this subscriber does not read them. Read from the current table.
+    pub fn skipped_topics(&self) -> Vec<(Topic, &'static str)> {
+        let table = self.bus.table.load();
+        table
+            .topics
+            .values()
+            .filter(|e| self.pattern.matches_valid(&e.name) && e.cell::<T>().is_err())
+            .map(|e| (e.name.clone(), e.type_name))
+            .collect()
+    }
+
+    /// Counters summed over every topic this subscriber has read, dropped ones included:
+    /// `received + missed` is the number of messages it moved past.
+    pub fn stats(&self) -> SubscriberStats {
+        let mut total = self.retired;
+        for s in &self.sources {
+            let stats = s.rx.stats();
+            total.received += stats.received;
+            total.missed += stats.missed;
+            total.lag_events += stats.lag_events;
+        }
+        total
+    }
+
+    /// Sets what happens when a topic laps this subscriber, for the topics joined so far and
+    /// those joined later. Default: the bus's [`lag_policy`](super::BusBuilder::lag_policy).
+    pub fn set_lag_policy(&mut self, policy: LagPolicy) {
+        self.policy = policy;
+        for s in &mut self.sources {
+            s.rx.set_lag_policy(policy);
+        }
+    }
+
+    /// The current lag policy.
+    pub fn lag_policy(&self) -> LagPolicy {
+        self.policy
+    }
+}
+
+/// Spin a little, then yield the CPU: what `recv` does between empty polls.
+fn snooze(spins: &mut u32) {
+    if *spins < 64 {
+        *spins += 1;
+        spin_loop();
+    } else {
+        yield_now();
+    }
+}
+
+impl<T: Copy> fmt::Debug for PatternSubscriber<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PatternSubscriber")
+            .field("pattern", &self.pattern.as_str())
+            .field("policy", &self.policy)
+            .field(
+                "topics",
+                &self.sources.iter().map(|s| &s.topic).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}

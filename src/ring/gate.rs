@@ -1,0 +1,358 @@
+//! Gated (lossless) subscribers and position reporting: the Disruptor's gating sequences,
+//! added to a lossy ring without costing lossy subscribers anything.
+//!
+//! # The idea
+//! A *gated* subscriber publishes its cursor in a [`Gate`] (its own cache line). Publishers may
+//! write message `s` only when every gated subscriber has moved past message `s - capacity`,
+//! i.e. `s < min(gate cursors) + capacity`. Scanning the gates on every send would cost the
+//! publisher a cache miss per gated subscriber per message, so the publishers keep a cached
+//! bound, `Ring::gate_limit` ("messages below this may be written"), in the publisher's own
+//! line, and re-scan only when a send reaches it.
+//!
+//! # Who writes what
+//! * `Gate::cursor`: the gated subscriber, after each message it takes (`Release`: its payload
+//!   copy happens before the publisher, reading the cursor with `Acquire`, may overwrite the
+//!   slot). Position-reporting lossy subscribers store it every `K` messages.
+//! * `Gate::evicted`: a publisher, once, under the registry lock.
+//! * `Registry` (the list of gates): under its `Mutex`, by subscribers joining or leaving and
+//!   by publishers scanning or evicting. Never touched on a fast path.
+//! * `Ring::gate_limit`: publishers, `fetch_max` after a scan; read (`Acquire`) on every send.
+//!
+//! # Why a cached bound stays safe when a gated subscriber joins
+//! A new gate is registered under the registry lock, counted in `Registry::gating`, and only
+//! then (after a SeqCst fence) given its cursor: the current head (a new subscriber) or its
+//! source's cursor (a clone). A scan by a publisher about to write `seq` runs a SeqCst fence
+//! and reads the count; if it is non-zero, it takes the lock and computes
+//! `min(gate cursors) + capacity`; if zero, it allows one more lap, `seq + capacity`. By the
+//! two fences, a scan that saw no gate is followed by a registration whose head load sees at
+//! least that publisher's claim of `seq`; a scan under the lock either follows the
+//! registration (and includes the new gate) or precedes it (and then all gate cursors it
+//! used are `<=` the head the registration reads). Either way `bound <= new cursor +
+//! capacity`: no send allowed by an old bound overwrites the new subscriber's first message.
+//! Cursors only grow, so bounds only grow (`fetch_max`).
+//!
+//! # Progress
+//! With no gated subscriber, a send pays one load of a line it already owns, plus a lock and
+//! a scan once per `capacity` messages (to refresh the bound). With gated subscribers, a send
+//! that reaches the bound re-scans, and waits if the slowest gated subscriber is a full ring
+//! behind: spin, yield, then sleep in growing steps (10 µs to 1 ms; the subscriber does not
+//! wake the publisher, so that lossy subscribers and the fast path stay untouched). A gated
+//! subscriber that has not advanced for its `evict_after` while a publisher waits on it is
+//! evicted, and the publisher goes on.
+
+use super::Ring;
+use crate::sync::{fence, spin_loop, yield_now, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use std::time::{Duration, Instant};
+
+/// A subscriber's name: immutable data, not a synchronisation object, so loom need not see
+/// it (`std`'s `Arc` even under loom).
+type Name = std::sync::Arc<str>;
+
+/// What a gated subscriber becomes when it is evicted for stalling the publisher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnEvict {
+    /// Every later receive returns `Detached` (like `LagPolicy::Disconnect`). The default.
+    #[default]
+    Detach,
+    /// It carries on as an ordinary lossy subscriber (`LagPolicy::Skip`): it reads what is
+    /// still in the ring and gets `Lagged(n)` for what was overwritten.
+    Lossy,
+}
+
+/// Options for a gated (lossless) subscriber: see [`Publisher::subscribe_gated_with`].
+///
+/// [`Publisher::subscribe_gated_with`]: crate::Publisher::subscribe_gated_with
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateConfig {
+    pub(crate) evict_after: Option<Duration>,
+    pub(crate) on_evict: OnEvict,
+    pub(crate) name: Option<Name>,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            evict_after: Some(Duration::from_secs(1)),
+            on_evict: OnEvict::Detach,
+            name: None,
+        }
+    }
+}
+
+impl GateConfig {
+    /// Defaults: evicted (and detached) after stalling a waiting publisher for 1 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Evict after stalling a waiting publisher this long; `None`: never (the publisher waits
+    /// for as long as it takes: use with care).
+    pub fn evict_after(mut self, after: Option<Duration>) -> Self {
+        self.evict_after = after;
+        self
+    }
+    /// What the subscriber becomes when evicted.
+    pub fn on_evict(mut self, on_evict: OnEvict) -> Self {
+        self.on_evict = on_evict;
+        self
+    }
+    /// A name shown in [`Publisher::positions`](crate::Publisher::positions).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+/// One subscriber's published position. Aligned so that it shares no line with anything.
+#[repr(align(128))]
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// The next message the subscriber will read. Written by that subscriber only.
+    cursor: AtomicU64,
+    /// Set once by a publisher that evicted this gate.
+    evicted: AtomicBool,
+    /// Whether publishers wait for this gate (gated) or only report it (position reporting).
+    gating: bool,
+    evict_after: Option<Duration>,
+    pub(crate) on_evict: OnEvict,
+    name: Option<Name>,
+}
+
+impl Gate {
+    /// Publishes the subscriber's position. `Release`: see the module docs.
+    #[inline]
+    pub(crate) fn advance(&self, cursor: u64) {
+        self.cursor.store(cursor, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn is_evicted(&self) -> bool {
+        // Relaxed: the flag only changes what the subscriber does next; no data hangs on it.
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_gating(&self) -> bool {
+        self.gating
+    }
+
+    pub(crate) fn config(&self) -> GateConfig {
+        GateConfig {
+            evict_after: self.evict_after,
+            on_evict: self.on_evict,
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// A subscriber's published position, as reported by [`Publisher::positions`].
+///
+/// [`Publisher::positions`]: crate::Publisher::positions
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberPosition {
+    /// The subscriber's name, if it was given one.
+    pub name: Option<Name>,
+    /// The next message it will read (as last published: a reporting lossy subscriber
+    /// publishes every `K` messages, so this may be up to `K - 1` behind).
+    pub position: u64,
+    /// How many messages it is behind the publisher.
+    pub behind: u64,
+    /// Whether it is gated (lossless) or a lossy subscriber reporting its position.
+    pub gated: bool,
+}
+
+/// The list of gates, under a lock that only joins, leaves, scans and evictions take, and
+/// the number of gating gates, so that a scan of a topic without any takes no lock.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    gates: Mutex<Vec<Arc<Gate>>>,
+    /// Gating gates in `gates`; changed under the lock, read by lock-free scans.
+    gating: AtomicUsize,
+}
+
+/// Why a publisher could not write: the ring is full for the slowest gated subscriber.
+pub(crate) struct Full;
+
+/// How long a publisher may wait for gated subscribers.
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
+    No,
+    Until(Instant),
+    Forever,
+}
+
+impl<T: Copy> Ring<T> {
+    /// Registers a gate whose cursor is `start`, or the current head if `None` (read under the
+    /// lock: module docs). Returns the gate and the cursor it starts at.
+    pub(crate) fn add_gate(
+        &self,
+        start: Option<u64>,
+        gating: bool,
+        config: GateConfig,
+    ) -> (Arc<Gate>, u64) {
+        let mut gates = self.gates.gates.lock().unwrap();
+        if gating {
+            // SeqCst, then a SeqCst fence before reading the head: pairs with the fence in a
+            // lock-free scan (`scan_gates`): either that scan sees this gate counted, or this
+            // head load sees the scanning publisher's head (module docs).
+            self.gates.gating.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+        }
+        let cursor = start.unwrap_or_else(|| self.head());
+        let gate = Arc::new(Gate {
+            cursor: AtomicU64::new(cursor),
+            evicted: AtomicBool::new(false),
+            gating,
+            evict_after: config.evict_after,
+            on_evict: config.on_evict,
+            name: config.name,
+        });
+        gates.push(gate.clone());
+        (gate, cursor)
+    }
+
+    pub(crate) fn remove_gate(&self, gate: &Arc<Gate>) {
+        let mut gates = self.gates.gates.lock().unwrap();
+        self.unregister(&mut gates, gate);
+    }
+
+    /// Removes `gate` (if still registered; the lock is held by the caller).
+    fn unregister(&self, gates: &mut Vec<Arc<Gate>>, gate: &Arc<Gate>) -> bool {
+        let Some(i) = gates.iter().position(|g| Arc::ptr_eq(g, gate)) else {
+            return false;
+        };
+        gates.swap_remove(i);
+        if gate.gating {
+            // Relaxed: a scan that still counts the gate just takes the lock needlessly.
+            self.gates.gating.fetch_sub(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Fast path of every send: may message `seq` be written without looking at the gates?
+    #[inline]
+    pub(crate) fn gate_allows(&self, seq: u64) -> bool {
+        // Acquire: pairs with the fetch_max in `scan_gates`, which published a bound computed
+        // from gate cursors loaded with Acquire (their readers are done with the slots).
+        seq < self.head.0.gate_limit.load(Ordering::Acquire)
+    }
+
+    /// Re-scans the gates for a publisher about to write `seq`; returns the new bound and the
+    /// slowest gating gate, if any.
+    fn scan_gates(&self, seq: u64) -> (u64, Option<(Arc<Gate>, u64)>) {
+        let cap = self.capacity();
+        // SeqCst fence: pairs with the one in `add_gate` (module docs).
+        fence(Ordering::SeqCst);
+        if self.gates.gating.load(Ordering::Relaxed) == 0 {
+            // No gate: allow one more lap. `seq` (not the head) is the base, because it is
+            // what a gate registering after this scan is sure to see in the head.
+            let bound = seq + cap;
+            // AcqRel: as below.
+            let bound = self.head.0.gate_limit.fetch_max(bound, Ordering::AcqRel).max(bound);
+            return (bound, None);
+        }
+        let gates = self.gates.gates.lock().unwrap();
+        let mut slowest: Option<(Arc<Gate>, u64)> = None;
+        for g in gates.iter().filter(|g| g.gating) {
+            // Acquire: pairs with `Gate::advance`.
+            let c = g.cursor.load(Ordering::Acquire);
+            if slowest.as_ref().is_none_or(|(_, s)| c < *s) {
+                slowest = Some((g.clone(), c));
+            }
+        }
+        let min = slowest.as_ref().map_or(seq, |(_, c)| *c);
+        let bound = min + cap;
+        // AcqRel: publishes the bound (and the cursor loads behind it) to other producers.
+        let bound = self
+            .head
+            .0
+            .gate_limit
+            .fetch_max(bound, Ordering::AcqRel)
+            .max(bound);
+        (bound, slowest)
+    }
+
+    fn evict(&self, gate: &Arc<Gate>) {
+        let mut gates = self.gates.gates.lock().unwrap();
+        if self.unregister(&mut gates, gate) {
+            gate.evicted.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Slow path of a send whose `seq` reached the cached bound: re-scan, and wait (evicting
+    /// stalled gates) as `wait` allows.
+    #[cold]
+    pub(crate) fn wait_for_gates(&self, seq: u64, wait: Wait) -> Result<(), Full> {
+        let mut round = 0u32;
+        let mut sleep = Duration::from_micros(10);
+        let mut stalled: Option<(Arc<Gate>, u64, Instant)> = None;
+        loop {
+            let (bound, slowest) = self.scan_gates(seq);
+            if seq < bound {
+                return Ok(());
+            }
+            let now = match wait {
+                Wait::No => return Err(Full),
+                Wait::Until(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Full);
+                    }
+                    now
+                }
+                Wait::Forever => Instant::now(),
+            };
+            if let Some((gate, cursor)) = slowest {
+                match &stalled {
+                    Some((g, c, since)) if Arc::ptr_eq(g, &gate) && *c == cursor => {
+                        if gate
+                            .evict_after
+                            .is_some_and(|after| now.duration_since(*since) >= after)
+                        {
+                            self.evict(&gate);
+                            stalled = None;
+                            continue;
+                        }
+                    }
+                    _ => stalled = Some((gate, cursor, now)),
+                }
+            }
+            round += 1;
+            if round < 64 {
+                spin_loop();
+            } else if round < 128 {
+                yield_now();
+            } else {
+                crate::sync::sleep(sleep);
+                sleep = (sleep * 2).min(Duration::from_millis(1));
+            }
+        }
+    }
+
+    /// For CAS claims: `Ok` if ticket `seq` may be written (after waiting as `wait` allows).
+    pub(crate) fn wait_for_gates_if_needed(&self, seq: u64, wait: Wait) -> Result<(), Full> {
+        if self.gate_allows(seq) {
+            Ok(())
+        } else {
+            self.wait_for_gates(seq, wait)
+        }
+    }
+
+    /// Every registered gate's position, slowest first.
+    pub(crate) fn positions(&self) -> Vec<SubscriberPosition> {
+        let head = self.head();
+        let gates = self.gates.gates.lock().unwrap();
+        let mut out: Vec<_> = gates
+            .iter()
+            .map(|g| {
+                let position = g.cursor.load(Ordering::Relaxed);
+                SubscriberPosition {
+                    name: g.name.clone(),
+                    position,
+                    behind: head.saturating_sub(position),
+                    gated: g.gating,
+                }
+            })
+            .collect();
+        out.sort_by_key(|p| std::cmp::Reverse(p.behind));
+        out
+    }
+}
