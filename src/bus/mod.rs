@@ -78,11 +78,13 @@
 //!   publisher; to publish from one thread at single-producer cost, keep a `channel` outside
 //!   the bus.
 //! * [`Bus::topics`] lists each topic's type, capacity, messages published and live
-//!   subscribers. It cannot say how far the slowest subscriber is behind: subscribers keep
-//!   their position in private memory and never write shared memory, which is what keeps
-//!   publishing at the same cost with 1 or 100 subscribers. Reporting positions would mean
-//!   a shared store per receive (and cache-line traffic toward the publisher); it is left to
-//!   an opt-in mechanism. Each subscriber knows its own [`lag`](crate::Subscriber::lag).
+//!   subscribers. It cannot say how far the slowest *lossy* subscriber is behind: subscribers
+//!   keep their position in private memory and never write shared memory, which is what
+//!   keeps publishing at the same cost with 1 or 100 subscribers. Reporting positions costs a
+//!   shared store, so it is opt-in: gated subscribers always publish theirs, and a lossy one
+//!   can call [`Subscriber::report_position`](crate::Subscriber::report_position); then
+//!   [`SharedPublisher::positions`] shows them, slowest first. Each subscriber knows its own
+//!   [`lag`](crate::Subscriber::lag).
 
 #[cfg(all(test, seqcast_loom))]
 mod loom_model;
@@ -164,11 +166,6 @@ impl Bus {
     /// topic exists with another payload type, [`BusError::Capacity`] if its ring cannot be
     /// allocated. If the topic is removed while the publisher lives, its sends are refused
     /// (see [`Bus::remove`]).
-    ///
-    /// The bus keeps one never-read subscriber per topic (parked at message 0, so that
-    /// pattern subscribers can read a topic they discover late from its start): the
-    /// publisher's [`subscriber_count`](SharedPublisher::subscriber_count) counts it;
-    /// [`TopicInfo::subscribers`] does not.
     pub fn publisher<T: Copy + Send + 'static>(
         &self,
         name: &str,
@@ -189,6 +186,27 @@ impl Bus {
         self.inner
             .table
             .with_topic(name, self.inner.capacity, |cell| cell.subscribe_now(policy))
+    }
+
+    /// A gated (lossless) subscriber to topic `name`, creating the topic if it does not exist:
+    /// the topic's publishers wait for it instead of lapping it, until it stalls for longer
+    /// than `config` allows (see [`Publisher::subscribe_gated`](crate::Publisher::subscribe_gated)).
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// let mut audit = bus.subscribe_gated::<u64>("orders.filled", Default::default())?;
+    /// bus.publisher::<u64>("orders.filled")?.send(7);
+    /// assert_eq!(audit.try_recv(), Ok(7));
+    /// # Ok::<(), seqcast::error::BusError>(())
+    /// ```
+    pub fn subscribe_gated<T: Copy + Send + 'static>(
+        &self,
+        name: &str,
+        config: crate::GateConfig,
+    ) -> Result<Subscriber<T>, BusError> {
+        self.inner.table.with_topic(name, self.inner.capacity, |cell| {
+            cell.publisher.subscribe_gated_with(config)
+        })
     }
 
     /// A subscriber to every topic of payload type `T` whose name matches `pattern`, now and

@@ -12,7 +12,7 @@
 //! * Topics that exist when the pattern subscriber is created are joined at their next
 //!   message, like [`Bus::subscribe`](super::Bus::subscribe).
 //! * Topics it discovers later were created after it subscribed, so it reads them from their
-//!   first message (it clones the topic's origin subscriber, see `table.rs`). Messages
+//!   first message (a subscriber at message 0, see `table.rs`). Messages
 //!   overwritten before it got there are reported as `Lagged { topic, missed }`, never
 //!   silently lost: delivered + lagged == published, per topic.
 //! * Matching topics of another payload type are skipped (the type is part of a topic's

@@ -8,9 +8,8 @@
 //!   lock, and so never wait for a writer; writers never wait for readers either.
 //! * Each [`Entry`] holds one topic type-erased (`Box<dyn ErasedTopic>`): a [`TopicCell<T>`]
 //!   with the bus's own [`SharedPublisher<T>`] (it keeps the topic open while user publishers
-//!   come and go) and an *origin* [`Subscriber<T>`] parked at message 0, which pattern
-//!   subscribers clone to read a topic they discover after its creation from its first
-//!   message. A typed lookup downcasts the cell (`Any`); the wrong `T` is
+//!   come and go); pattern subscribers that discover a topic after its creation read it from
+//!   its first message (`SharedPublisher::subscribe_at(0)`). A typed lookup downcasts the cell (`Any`); the wrong `T` is
 //!   [`BusError::TypeMismatch`], never a panic.
 //! * `Table::generation`: each installed table has its predecessor's generation plus one, so
 //!   a topic's `created` generation identifies it (a topic removed and re-created under the
@@ -81,7 +80,7 @@ trait ErasedTopic: Send + Sync {
     fn close(&self);
     fn capacity(&self) -> usize;
     fn published(&self) -> u64;
-    /// Live subscribers, the cell's own origin subscriber not counted.
+    /// Live subscribers.
     fn subscribers(&self) -> usize;
 }
 
@@ -89,15 +88,12 @@ trait ErasedTopic: Send + Sync {
 pub(crate) struct TopicCell<T: Copy> {
     /// The bus's own publisher: keeps the topic open until it is removed.
     pub(crate) publisher: SharedPublisher<T>,
-    /// Parked at message 0 and never read: cloned to read the topic from its start.
-    origin: Subscriber<T>,
 }
 
 impl<T: Copy + Send + 'static> TopicCell<T> {
     /// A subscriber at message 0 (reports `Lagged` first if older messages were overwritten).
     pub(crate) fn subscribe_from_start(&self) -> Subscriber<T> {
-        debug_assert_eq!(self.origin.position(), 0);
-        let mut rx = self.origin.clone();
+        let mut rx = self.publisher.subscribe_at(0);
         rx.set_lag_policy(LagPolicy::Skip);
         rx
     }
@@ -128,7 +124,7 @@ impl<T: Copy + Send + 'static> ErasedTopic for TopicCell<T> {
     }
 
     fn subscribers(&self) -> usize {
-        self.publisher.subscriber_count().saturating_sub(1)
+        self.publisher.subscriber_count()
     }
 }
 
@@ -234,7 +230,7 @@ impl TopicTable {
         name: &str,
         capacity: usize,
     ) -> Result<Arc<Entry>, BusError> {
-        let (publisher, origin) =
+        let (publisher, _first) =
             crate::try_channel::<T>(capacity).map_err(|error| BusError::Capacity {
                 topic: name.to_owned(),
                 error,
@@ -244,7 +240,6 @@ impl TopicTable {
             type_name: core::any::type_name::<T>(),
             topic: Box::new(TopicCell {
                 publisher: publisher.into_shared(),
-                origin,
             }),
         });
         let mut winner = fresh.clone();

@@ -306,9 +306,14 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     }
 
     /// Closes the topic for every publisher and subscriber (used by `Bus::remove`).
-    #[allow(dead_code)]
     pub(crate) fn close(&self) {
         self.handle.0.close();
+    }
+
+    /// A subscriber starting at message `seq` (for the `Bus`: pattern subscribers that discover
+    /// a topic read it from its first message; a lapped start is reported as `Lagged`).
+    pub(crate) fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
+        Subscriber::new(self.handle.0.clone(), seq)
     }
 
     /// A new subscriber that starts with the next message claimed.
