@@ -1,1 +1,203 @@
 //! loom models of seqcast live in `tests/`; they compile only with `--cfg seqcast_loom`.
+//!
+//! Run them with `loom-tests/run.sh` (release build, bounded `LOOM_MAX_PREEMPTIONS`, plus the
+//! "teeth" run against the deliberately broken `--cfg seqcast_loom_broken` build). This library
+//! holds what the model files share: the payload encoding that makes a torn or stale read
+//! visible, and [`check`], which runs one model and reports how many executions loom explored.
+
+/// The payload of message `seq` sent by producer `producer` (0 for a single publisher).
+///
+/// Never 0 (under loom a slot's payload word starts as 0, so a read of a word that was never
+/// written decodes to nothing), and different for every `(producer, seq)`, so a stale or torn
+/// word is always detected by [`decode`].
+pub const fn encode(producer: u64, seq: u64) -> u64 {
+    0x5EC0_0000_0000_0000 | (producer << 16) | seq
+}
+
+/// Inverse of [`encode`]: `Some((producer, seq))`, or `None` for a word no sender ever wrote.
+pub const fn decode(v: u64) -> Option<(u64, u64)> {
+    if v & 0xFFFF_0000_0000_0000 != 0x5EC0_0000_0000_0000 || v & 0x0000_FFFF_0000_0000 != 0 {
+        return None;
+    }
+    Some(((v >> 16) & 0xFFFF, v & 0xFFFF))
+}
+
+/// Runs `model` under loom (which reads `LOOM_MAX_PREEMPTIONS` and friends from the
+/// environment) and prints, on stderr, how many executions were explored and how long it took.
+/// Run the tests with `--nocapture` to see it.
+#[cfg(seqcast_loom)]
+pub fn check<F>(name: &str, model: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    // A std atomic, invisible to loom: counts executions, not part of the model.
+    let executions = Arc::new(AtomicU64::new(0));
+    let counter = executions.clone();
+    let start = Instant::now();
+    loom::model(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        model();
+    });
+    eprintln!(
+        "loom model {name}: {} executions in {:.2?} (LOOM_MAX_PREEMPTIONS={})",
+        executions.load(Ordering::Relaxed),
+        start.elapsed(),
+        std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "unbounded".into()),
+    );
+}
+
+/// What one subscriber saw, in order, until the topic closed (or it was detached).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Delivered payloads as `(position, (producer, seq))`: the subscriber's position (the
+    /// message's sequence number) when it took the message, and the decoded payload.
+    pub delivered: Vec<(u64, (u64, u64))>,
+    /// Each `Lagged(n)` as `(position before the report, n)`.
+    pub lags: Vec<(u64, u64)>,
+    /// Whether it ended with `Detached` (otherwise with `Closed`).
+    pub detached: bool,
+}
+
+impl Seen {
+    /// Sum of every reported lag.
+    pub fn lagged(&self) -> u64 {
+        self.lags.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Checks what the subscriber saw against what was sent: `sent[t]` is the decoded payload
+    /// of the message with sequence number (ticket) `t`, as returned by `send`, for a
+    /// subscriber that started at position `start`.
+    ///
+    /// * every delivery at position `t` is exactly `sent[t]` (so: order, no duplicates, and
+    ///   every delivered value was sent);
+    /// * delivered and lag reports tile `start..end` with no gap and no overlap, where `end`
+    ///   is `sent.len()` for a subscriber that saw `Closed` (delivered + lagged == published);
+    /// * the last `capacity` messages are never overwritten, so a closed subscriber delivered
+    ///   each of them (it saw everything it could still read).
+    pub fn check_against(&self, sent: &[(u64, u64)], start: u64, capacity: u64) {
+        for &(pos, msg) in &self.delivered {
+            assert_eq!(
+                sent.get(pos as usize),
+                Some(&msg),
+                "seqlock violation: delivered {msg:?} at position {pos}, but that message was not sent there (stale or torn read)"
+            );
+        }
+        // Tile the positions: deliveries and lags, sorted by position, must be contiguous.
+        let mut events: Vec<(u64, u64)> = self.delivered.iter().map(|&(p, _)| (p, 1)).collect();
+        events.extend(self.lags.iter().copied());
+        events.sort_unstable();
+        let mut at = start;
+        for (pos, n) in events {
+            assert_eq!(pos, at, "gap or overlap at position {at}: {self:?}");
+            at += n;
+        }
+        let published = sent.len() as u64;
+        assert!(at <= published, "moved past the last message: {self:?}");
+        if !self.detached {
+            assert_eq!(at, published, "delivered + lagged != published: {self:?}");
+            for t in published.saturating_sub(capacity).max(start)..published {
+                assert!(
+                    self.delivered.iter().any(|&(p, _)| p == t),
+                    "closed subscriber never got message {t}, which was never overwritten: {self:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Polls `rx` with `try_recv` (yielding to loom on `Empty`) until `Closed` or `Detached`, and
+/// checks, on the way, what holds for every subscriber whatever the interleaving:
+/// every delivered word is one a sender wrote (no torn or stale read), a `Lagged(n)` has
+/// `n > 0`, and the subscriber's `position()` moves by exactly 1 per delivery and `n` per lag
+/// report (no duplicates, no silent skip). After `Detached`, keeps polling a little to check
+/// that it stays detached; after `Closed`, checks that it stays closed. Finally checks
+/// `stats()` against what was seen.
+///
+/// Panics with a message containing "seqlock violation" on a torn or stale payload.
+#[cfg(seqcast_loom)]
+pub fn drain(rx: &mut seqcast::Subscriber<u64>) -> Seen {
+    let mut seen = Seen::default();
+    finish(rx, &mut seen);
+    seen
+}
+
+/// Like [`drain`], continuing from what [`poll`] already saw.
+#[cfg(seqcast_loom)]
+pub fn finish(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen) {
+    use seqcast::error::TryRecvError;
+    while !poll(rx, seen, usize::MAX) {}
+    if seen.detached {
+        for _ in 0..2 {
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Detached));
+        }
+    } else {
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed), "Closed is final");
+    }
+    let stats = rx.stats();
+    assert_eq!(
+        stats.received,
+        seen.delivered.len() as u64,
+        "stats.received"
+    );
+    assert_eq!(stats.missed, seen.lagged(), "stats.missed");
+    assert_eq!(stats.lag_events, seen.lags.len() as u64, "stats.lag_events");
+}
+
+/// At most `polls` calls of `try_recv`, with the checks of [`drain`], yielding to loom after
+/// each `Empty`. Returns `true` once `Closed` or `Detached` was seen.
+///
+/// A model may have only one thread that polls without bound: loom does not schedule fairly
+/// between two threads that both spin with `yield_now`, and such a model exceeds its branch
+/// limit. Other pollers use a small bound, then [`finish`] after the publishers are joined.
+#[cfg(seqcast_loom)]
+pub fn poll(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen, polls: usize) -> bool {
+    use seqcast::error::TryRecvError;
+    for _ in 0..polls {
+        let before = rx.position();
+        match rx.try_recv() {
+            Ok(v) => {
+                let Some(msg) = decode(v) else {
+                    panic!("seqlock violation: torn or stale payload {v:#x} at position {before}")
+                };
+                seen.delivered.push((before, msg));
+                assert_eq!(rx.position(), before + 1);
+            }
+            Err(TryRecvError::Lagged(n)) => {
+                assert!(n > 0, "Lagged(0) at position {before}");
+                seen.lags.push((before, n));
+                assert_eq!(
+                    rx.position(),
+                    before + n,
+                    "Lagged({n}) moved the cursor by a different amount"
+                );
+            }
+            Err(TryRecvError::Empty) => loom::thread::yield_now(),
+            Err(TryRecvError::Closed) => return true,
+            Err(TryRecvError::Detached) => {
+                seen.detached = true;
+                assert!(rx.is_detached());
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode, encode};
+
+    #[test]
+    fn encoding_round_trips_and_rejects_zero() {
+        for p in 0..3 {
+            for s in 0..5 {
+                assert_eq!(decode(encode(p, s)), Some((p, s)));
+            }
+        }
+        assert_eq!(decode(0), None);
+    }
+}

@@ -178,11 +178,18 @@ impl<T: Copy> Ring<T> {
         &self.slots[i]
     }
 
-    /// `head` (module docs), without the closed bit. After a close, refused claims may have
-    /// pushed it past `final_head`; readers that must be exact use `final_head`.
+    /// `head` (module docs), without the closed bit. Once the topic is closed this is the
+    /// final head: refused claims (see `claim`) are not counted.
     #[inline]
     pub(crate) fn head(&self) -> u64 {
-        self.head.0.next.load(Ordering::Relaxed) & !CLOSED_BIT
+        let h = self.head.0.next.load(Ordering::Relaxed);
+        if h & CLOSED_BIT != 0 && self.is_closed() {
+            return self.final_head();
+        }
+        // Between the close's `fetch_or` and its `closed` store, a refused claim may still be
+        // counted here for a moment (it is undone right after): at worst a resync skips that
+        // many extra messages, and reports them in `Lagged`.
+        h & !CLOSED_BIT
     }
 
     /// Single publisher: message `next - 1` is complete.
@@ -196,7 +203,12 @@ impl<T: Copy> Ring<T> {
     #[inline]
     pub(crate) fn claim(&self) -> Option<u64> {
         let ticket = self.head.0.next.fetch_add(1, Ordering::Relaxed);
-        (ticket & CLOSED_BIT == 0).then_some(ticket)
+        if ticket & CLOSED_BIT != 0 {
+            // Refused: undo the increment so that `head` stays the number of messages sent.
+            self.head.0.next.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(ticket)
     }
 
     /// Shared publishers: claims the next ticket only if `allowed(ticket)` (a CAS loop, for

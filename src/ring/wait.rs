@@ -32,6 +32,8 @@ const YIELDS: u32 = if cfg!(seqcast_loom) { 0 } else { 16 };
 
 impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Waits for the next message following the wait strategy; `None` = deadline passed.
+    // Under loom SPINS and YIELDS are 0, which makes some comparisons below constant.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub(super) fn wait_recv(
         &mut self,
         deadline: Option<Instant>,

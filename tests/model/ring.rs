@@ -1,0 +1,436 @@
+//! Differential model of one seqcast topic, shared by `tests/differential.rs` (seeded random
+//! inputs in every `cargo test`) and the `ring_ops` fuzz target (`fuzz/`).
+//!
+//! [`run`] decodes arbitrary bytes into a capacity, a payload type and a list of operations
+//! (publish, `try_send`, publish a burst, subscribe, clone a subscriber, `try_recv`, `recv`, `try_iter`,
+//! `recv_timeout(0)`, set the lag policy, drop a subscriber, `into_shared`, clone or drop a
+//! publisher handle — dropping the last one closes the topic), applies them single-threaded
+//! to a real topic and to a reference model, and asserts that every observable agrees
+//! exactly: each value and each `Lagged(n)` / `Empty` / `Closed` / `Detached`, the sequence
+//! numbers `send` returns, `stats()`, `position()`, `lag()`, `is_detached()`,
+//! `is_closed()`, `published()` and the subscriber count.
+//!
+//! The reference model is the specification in its simplest form: the published values in a
+//! `VecDeque` holding only the last `capacity`, and per subscriber a cursor. A subscriber
+//! whose cursor `c` is below `published - capacity` gets `Lagged(published - capacity - c)`
+//! and continues at `published - capacity` (or is detached for good under
+//! `LagPolicy::Disconnect`); a closed, drained topic gives `Closed`.
+//!
+//! Any byte string is a valid input; no input may make the real topic panic.
+
+use seqcast::error::{RecvError, RecvTimeoutError, TryRecvError};
+use seqcast::{LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats};
+use std::collections::VecDeque;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// Most live subscribers / shared publisher handles an input may create.
+const MAX_SUBSCRIBERS: usize = 8;
+const MAX_PUBLISHERS: usize = 4;
+
+/// One decoded operation. Indices are reduced modulo the number of live handles.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Publish { via: u8 },
+    TryPublish { via: u8 },
+    Burst { via: u8, n: u8 },
+    Subscribe { via: u8 },
+    CloneSub(u8),
+    TryRecv(u8),
+    Recv(u8),
+    TryIter { sub: u8, max: u8 },
+    RecvTimeoutZero(u8),
+    SetPolicy(u8, LagPolicy),
+    DropSub(u8),
+    IntoShared,
+    ClonePublisher(u8),
+    DropPublisher(u8),
+}
+
+/// A decoded input: capacity asked for (1..=16), payload type selector, operations.
+#[derive(Debug)]
+pub struct Program {
+    pub capacity: usize,
+    pub payload: u8,
+    pub ops: Vec<Op>,
+}
+
+/// Decodes any byte string (missing bytes read as 0).
+pub fn decode(data: &[u8]) -> Program {
+    let mut bytes = data.iter().copied();
+    let mut next = move || bytes.next();
+    let header = next().unwrap_or(0);
+    let capacity = (header & 0x0F) as usize + 1;
+    let payload = header >> 4;
+    let mut ops = Vec::new();
+    while let Some(code) = next() {
+        let arg = next().unwrap_or(0);
+        let op = match code % 20 {
+            // Publishing is the most common operation, so that laps happen.
+            0..=4 => Op::Publish { via: arg },
+            5 => Op::Burst {
+                via: arg,
+                n: next().unwrap_or(0) % 40,
+            },
+            6 => Op::Subscribe { via: arg },
+            7 => Op::CloneSub(arg),
+            8..=10 => Op::TryRecv(arg),
+            11 => Op::Recv(arg),
+            12 => Op::TryIter {
+                sub: arg,
+                max: next().unwrap_or(0) % 24,
+            },
+            13 => Op::RecvTimeoutZero(arg),
+            14 => Op::SetPolicy(
+                arg,
+                if next().unwrap_or(0) & 1 == 0 {
+                    LagPolicy::Skip
+                } else {
+                    LagPolicy::Disconnect
+                },
+            ),
+            15 => Op::DropSub(arg),
+            16 => Op::IntoShared,
+            17 => Op::ClonePublisher(arg),
+            18 => Op::DropPublisher(arg),
+            _ => Op::TryPublish { via: arg },
+        };
+        ops.push(op);
+    }
+    Program {
+        capacity,
+        payload,
+        ops,
+    }
+}
+
+/// Decodes `data` and runs it against the real topic and the model, for the payload type the
+/// input selects (word-sized, padded, multi-cache-line, sub-word, zero-sized).
+pub fn run(data: &[u8]) {
+    let p = decode(data);
+    match p.payload % 5 {
+        0 => run_typed(&p, |s| s.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5),
+        1 => run_typed(&p, |s| (s as u8, s.rotate_left(17) ^ 0x1234_5678, s as u16)),
+        2 => run_typed(&p, |s| {
+            core::array::from_fn::<u64, 9, _>(|i| s * 31 + i as u64)
+        }),
+        3 => run_typed(&p, |s| s as u8),
+        _ => run_typed(&p, |_| ()),
+    }
+}
+
+/// The model of one subscriber.
+#[derive(Debug, Clone)]
+struct ModelSub {
+    cursor: u64,
+    policy: LagPolicy,
+    detached: bool,
+    stats: SubscriberStats,
+}
+
+/// The model of the topic.
+struct Model<T> {
+    capacity: u64,
+    published: u64,
+    /// The last `capacity` values: `window[i]` is message `published - window.len() + i`.
+    window: VecDeque<T>,
+    closed: bool,
+}
+
+impl<T: Copy> Model<T> {
+    fn publish(&mut self, v: T) -> u64 {
+        if self.window.len() as u64 == self.capacity {
+            self.window.pop_front();
+        }
+        self.window.push_back(v);
+        self.published += 1;
+        self.published - 1
+    }
+
+    fn try_recv(&self, s: &mut ModelSub) -> Result<T, TryRecvError> {
+        if s.detached {
+            return Err(TryRecvError::Detached);
+        }
+        let oldest = self.published - self.window.len() as u64;
+        if s.cursor < oldest {
+            let n = oldest - s.cursor;
+            s.cursor = oldest;
+            s.stats.missed += n;
+            s.stats.lag_events += 1;
+            s.detached = s.policy == LagPolicy::Disconnect;
+            return Err(TryRecvError::Lagged(n));
+        }
+        if s.cursor < self.published {
+            let v = self.window[(s.cursor - oldest) as usize];
+            s.cursor += 1;
+            s.stats.received += 1;
+            return Ok(v);
+        }
+        Err(if self.closed {
+            TryRecvError::Closed
+        } else {
+            TryRecvError::Empty
+        })
+    }
+}
+
+enum Pubs<T: Copy> {
+    Single(Publisher<T>),
+    Shared(Vec<SharedPublisher<T>>),
+}
+
+fn pick(i: u8, len: usize) -> Option<usize> {
+    (len > 0).then(|| i as usize % len)
+}
+
+fn run_typed<T, F>(p: &Program, make: F)
+where
+    T: Copy + PartialEq + Debug + Send + 'static,
+    F: Fn(u64) -> T,
+{
+    let (tx, rx) = seqcast::channel::<T>(p.capacity);
+    let capacity = p.capacity.next_power_of_two();
+    assert_eq!(tx.capacity(), capacity);
+    assert_eq!(rx.capacity(), capacity);
+    let mut m = Model {
+        capacity: capacity as u64,
+        published: 0,
+        window: VecDeque::new(),
+        closed: false,
+    };
+    let mut pubs = Some(Pubs::Single(tx));
+    let mut subs: Vec<(Subscriber<T>, ModelSub)> = vec![(rx, fresh(0))];
+
+    for (step, &op) in p.ops.iter().enumerate() {
+        let ctx = || format!("step {step} {op:?} (capacity {capacity})");
+        match op {
+            Op::Publish { via } => publish(&mut pubs, &mut m, via, &make, 1, &ctx),
+            Op::TryPublish { via } => {
+                // No gated subscribers and the topic is open: `try_send` must succeed.
+                let v = make(m.published);
+                let seq = match &mut pubs {
+                    Some(Pubs::Single(tx)) => tx.try_send(v),
+                    Some(Pubs::Shared(all)) if !all.is_empty() => {
+                        all[via as usize % all.len()].try_send(v)
+                    }
+                    _ => continue,
+                };
+                assert!(seq == Ok(m.publish(v)), "try_send: {}", ctx());
+            }
+            Op::Burst { via, n } => publish(&mut pubs, &mut m, via, &make, n.into(), &ctx),
+            Op::Subscribe { via } => {
+                if subs.len() < MAX_SUBSCRIBERS {
+                    let real = match &pubs {
+                        Some(Pubs::Single(tx)) => tx.subscribe(),
+                        Some(Pubs::Shared(v)) if !v.is_empty() => {
+                            v[via as usize % v.len()].subscribe()
+                        }
+                        _ => continue,
+                    };
+                    subs.push((real, fresh(m.published)));
+                }
+            }
+            Op::CloneSub(i) => {
+                if let Some(i) = pick(i, subs.len()).filter(|_| subs.len() < MAX_SUBSCRIBERS) {
+                    let clone = (subs[i].0.clone(), subs[i].1.clone());
+                    assert_eq!(clone.0.stats(), subs[i].0.stats(), "{}", ctx());
+                    subs.push(clone);
+                }
+            }
+            Op::TryRecv(i) => {
+                if let Some(i) = pick(i, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    assert_eq!(real.try_recv(), m.try_recv(model), "{}", ctx());
+                }
+            }
+            Op::Recv(i) => {
+                if let Some(i) = pick(i, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    let mut probe = model.clone();
+                    // `recv` would block on Empty in this single thread: only call it when the
+                    // model says something other than Empty is due.
+                    if m.try_recv(&mut probe) != Err(TryRecvError::Empty) {
+                        let want = m.try_recv(model).map_err(|e| match e {
+                            TryRecvError::Lagged(n) => RecvError::Lagged(n),
+                            TryRecvError::Closed => RecvError::Closed,
+                            TryRecvError::Detached => RecvError::Detached,
+                            TryRecvError::Empty => unreachable!(),
+                        });
+                        assert_eq!(real.recv(), want, "{}", ctx());
+                    }
+                }
+            }
+            Op::TryIter { sub, max } => {
+                if let Some(i) = pick(sub, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    let got: Vec<_> = real.try_iter().take(max.into()).collect();
+                    let mut want = Vec::new();
+                    while want.len() < max as usize {
+                        match m.try_recv(model) {
+                            Err(
+                                TryRecvError::Empty | TryRecvError::Closed | TryRecvError::Detached,
+                            ) => {
+                                // The iterator consumed this (stateless) answer and stopped.
+                                break;
+                            }
+                            other => want.push(other),
+                        }
+                    }
+                    assert_eq!(got, want, "{}", ctx());
+                }
+            }
+            Op::RecvTimeoutZero(i) => {
+                if let Some(i) = pick(i, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    let want = m.try_recv(model).map_err(|e| match e {
+                        TryRecvError::Empty => RecvTimeoutError::Timeout,
+                        TryRecvError::Lagged(n) => RecvTimeoutError::Lagged(n),
+                        TryRecvError::Closed => RecvTimeoutError::Closed,
+                        TryRecvError::Detached => RecvTimeoutError::Detached,
+                    });
+                    assert_eq!(real.recv_timeout(Duration::ZERO), want, "{}", ctx());
+                }
+            }
+            Op::SetPolicy(i, policy) => {
+                if let Some(i) = pick(i, subs.len()) {
+                    subs[i].0.set_lag_policy(policy);
+                    subs[i].1.policy = policy;
+                    assert_eq!(subs[i].0.lag_policy(), policy, "{}", ctx());
+                }
+            }
+            Op::DropSub(i) => {
+                if let Some(i) = pick(i, subs.len()) {
+                    drop(subs.swap_remove(i));
+                }
+            }
+            Op::IntoShared => {
+                if let Some(Pubs::Single(_)) = pubs {
+                    let Some(Pubs::Single(tx)) = pubs.take() else {
+                        unreachable!()
+                    };
+                    let shared = tx.into_shared();
+                    assert_eq!(shared.published(), m.published, "{}", ctx());
+                    pubs = Some(Pubs::Shared(vec![shared]));
+                }
+            }
+            Op::ClonePublisher(i) => {
+                if let Some(Pubs::Shared(v)) = &mut pubs {
+                    if let Some(i) = pick(i, v.len()).filter(|_| v.len() < MAX_PUBLISHERS) {
+                        let c = v[i].clone();
+                        v.push(c);
+                    }
+                }
+            }
+            Op::DropPublisher(i) => match &mut pubs {
+                Some(Pubs::Single(_)) => {
+                    pubs = None;
+                    m.closed = true;
+                }
+                Some(Pubs::Shared(v)) => {
+                    if let Some(i) = pick(i, v.len()) {
+                        drop(v.swap_remove(i));
+                    }
+                    if v.is_empty() {
+                        pubs = None;
+                        m.closed = true;
+                    }
+                }
+                None => {}
+            },
+        }
+        check_handles(&pubs, &subs, &m, &ctx);
+    }
+
+    // Drain everyone at the end: the same answers, and closed topics end in Closed.
+    for (real, model) in &mut subs {
+        for _ in 0..capacity + 3 {
+            assert_eq!(real.try_recv(), m.try_recv(model), "final drain");
+        }
+    }
+}
+
+fn fresh(cursor: u64) -> ModelSub {
+    ModelSub {
+        cursor,
+        policy: LagPolicy::Skip,
+        detached: false,
+        stats: SubscriberStats::default(),
+    }
+}
+
+fn publish<T, F>(
+    pubs: &mut Option<Pubs<T>>,
+    m: &mut Model<T>,
+    via: u8,
+    make: &F,
+    n: u64,
+    ctx: &dyn Fn() -> String,
+) where
+    T: Copy + PartialEq + Debug + Send + 'static,
+    F: Fn(u64) -> T,
+{
+    for _ in 0..n {
+        let v = make(m.published);
+        let seq = match pubs {
+            Some(Pubs::Single(tx)) => tx.send(v),
+            Some(Pubs::Shared(all)) if !all.is_empty() => all[via as usize % all.len()].send(v),
+            _ => return,
+        };
+        assert_eq!(
+            seq,
+            m.publish(v),
+            "sequence number returned by send: {}",
+            ctx()
+        );
+    }
+}
+
+fn check_handles<T>(
+    pubs: &Option<Pubs<T>>,
+    subs: &[(Subscriber<T>, ModelSub)],
+    m: &Model<T>,
+    ctx: &dyn Fn() -> String,
+) where
+    T: Copy + PartialEq + Debug + Send + 'static,
+{
+    match pubs {
+        Some(Pubs::Single(tx)) => {
+            assert_eq!(tx.published(), m.published, "published: {}", ctx());
+            assert_eq!(
+                tx.subscriber_count(),
+                subs.len(),
+                "subscriber_count: {}",
+                ctx()
+            );
+        }
+        Some(Pubs::Shared(all)) => {
+            for tx in all {
+                assert!(
+                    !tx.is_closed(),
+                    "is_closed with a live SharedPublisher: {}",
+                    ctx()
+                );
+                assert_eq!(tx.published(), m.published, "published: {}", ctx());
+                assert_eq!(
+                    tx.subscriber_count(),
+                    subs.len(),
+                    "subscriber_count: {}",
+                    ctx()
+                );
+            }
+        }
+        None => {}
+    }
+    for (real, model) in subs {
+        assert_eq!(real.stats(), model.stats, "stats: {}", ctx());
+        assert_eq!(real.position(), model.cursor, "position: {}", ctx());
+        assert_eq!(
+            real.lag(),
+            m.published.saturating_sub(model.cursor),
+            "lag: {}",
+            ctx()
+        );
+        assert_eq!(real.is_detached(), model.detached, "is_detached: {}", ctx());
+        assert_eq!(real.is_closed(), m.closed, "is_closed: {}", ctx());
+    }
+}
