@@ -1,0 +1,137 @@
+//! Command-line options (`cargo bench --bench compare -- --help`).
+
+use super::libs::Lib;
+
+#[derive(Debug, Clone)]
+pub struct Opts {
+    pub limit: bool,
+    pub latency: bool,
+    pub throughput: bool,
+    pub libs: Vec<Lib>,
+    /// `None`: every count of 1, 2, 4, 8, 14 that gets its own core (at least 1).
+    pub subs: Option<Vec<usize>>,
+    pub payloads: Vec<usize>,
+    pub tp_payloads: Vec<usize>,
+    pub rounds: usize,
+    pub messages: u64,
+    pub tp_messages: u64,
+    pub tp_seconds: f64,
+    pub interval_ns: f64,
+    pub capacity: usize,
+    pub out: String,
+    pub tsc: bool,
+    pub share: bool,
+    /// Not run by `cargo bench` (e.g. `cargo test --benches`): a seconds-long smoke run.
+    pub smoke: bool,
+}
+
+pub const HELP: &str = "\
+seqcast compare: one-way latency and fan-out throughput against the hardware limit and peers
+
+usage: cargo bench --bench compare -- [options]
+  --runs LIST         limit,latency,throughput (default: all three)
+  --libs LIST         seqcast,tokio,crossbeam,bus,disruptor (default: all)
+  --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
+                      that get a core each, at least 1)
+  --share             also run subscriber counts that must share cores (labelled 'shared')
+  --payloads LIST     latency payload sizes in bytes: 8,64,256 (default: 8,64,256)
+  --tp-payloads LIST  throughput payload sizes in bytes (default: 64)
+  --rounds N          rounds; each round runs every library once, interleaved (default: 7)
+  --messages N        messages per latency run (default: 150000)
+  --interval-ns N     latency send interval in ns (default: 2000, i.e. 500k msgs/s)
+  --tp-messages N     messages per throughput run (default: 2000000)
+  --tp-seconds S      cap on one throughput run's publishing time (default: 0.4)
+  --capacity N        ring / channel capacity, for every library (default: 1024)
+  --clock tsc|instant clock for stamps (default: tsc on x86_64)
+  --out DIR           where table.txt, results.json and *.svg go (default: target/seqcast-bench)
+  --smoke             a seconds-long check that everything runs (what `cargo test` runs)
+";
+
+fn list<T: std::str::FromStr>(s: &str, what: &str) -> Vec<T> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("bad {what}: {x:?}"))
+        })
+        .collect()
+}
+
+pub fn parse() -> Opts {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = args.iter().any(|a| a == "--bench");
+    let mut o = Opts {
+        limit: true,
+        latency: true,
+        throughput: true,
+        libs: Lib::PEERS.to_vec(),
+        subs: None,
+        payloads: vec![8, 64, 256],
+        tp_payloads: vec![64],
+        rounds: 7,
+        messages: 150_000,
+        tp_messages: 2_000_000,
+        tp_seconds: 0.4,
+        interval_ns: 2000.0,
+        capacity: 1024,
+        out: "target/seqcast-bench".into(),
+        tsc: true,
+        share: false,
+        smoke: !bench,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
+        match a.as_str() {
+            "--bench" => {}
+            "--help" | "-h" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            "--runs" => {
+                let v = val();
+                o.limit = v.contains("limit");
+                o.latency = v.contains("latency");
+                o.throughput = v.contains("throughput");
+            }
+            "--libs" => {
+                o.libs = val()
+                    .split(',')
+                    .map(|s| Lib::parse(s.trim()).unwrap_or_else(|| panic!("unknown lib {s:?}")))
+                    .collect()
+            }
+            "--subs" => o.subs = Some(list(&val(), "--subs")),
+            "--share" => o.share = true,
+            "--payloads" => o.payloads = list(&val(), "--payloads"),
+            "--tp-payloads" => o.tp_payloads = list(&val(), "--tp-payloads"),
+            "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--messages" => o.messages = val().parse().expect("--messages N"),
+            "--tp-messages" => o.tp_messages = val().parse().expect("--tp-messages N"),
+            "--tp-seconds" => o.tp_seconds = val().parse().expect("--tp-seconds S"),
+            "--interval-ns" => o.interval_ns = val().parse().expect("--interval-ns N"),
+            "--capacity" => o.capacity = val().parse().expect("--capacity N"),
+            "--clock" => o.tsc = val() != "instant",
+            "--out" => o.out = val(),
+            "--smoke" => o.smoke = true,
+            // Flags cargo may pass to any bench binary.
+            "--nocapture" | "--quiet" | "-q" | "--test" => {}
+            other => panic!("unknown option {other:?}\n{HELP}"),
+        }
+    }
+    for p in o.payloads.iter().chain(&o.tp_payloads) {
+        assert!(
+            matches!(p, 8 | 64 | 256),
+            "payload sizes are 8, 64 or 256 bytes, got {p}"
+        );
+    }
+    if o.smoke {
+        o.rounds = 1;
+        o.messages = o.messages.min(2_000);
+        o.tp_messages = o.tp_messages.min(20_000);
+        o.tp_seconds = o.tp_seconds.min(0.05);
+        o.payloads = vec![64];
+        o.subs = Some(vec![1]);
+    }
+    o
+}

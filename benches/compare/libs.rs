@@ -1,0 +1,393 @@
+//! The libraries under test behind one small interface, so the latency and throughput runners
+//! are the same code for all of them. Every adapter moves the whole payload out to the reader
+//! (a copy, `black_box`ed by the runner), so no library gets to skip the copy.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A `[u64; N]` message: word 0 is the send timestamp (ticks), word 1 (if any) the index.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Msg<const N: usize>(pub [u64; N]);
+
+impl<const N: usize> Msg<N> {
+    #[inline(always)]
+    pub fn new(stamp: u64, index: u64) -> Self {
+        let mut w = [index; N];
+        w[0] = stamp;
+        Msg(w)
+    }
+    #[inline(always)]
+    pub fn stamp(&self) -> u64 {
+        self.0[0]
+    }
+}
+
+/// What one poll of a subscriber found.
+pub enum Poll {
+    /// This many messages were handed to the callback.
+    Got(u64),
+    Empty,
+    /// The library reported this many messages lost to this subscriber.
+    Lagged(u64),
+    /// Sender gone and everything drained.
+    Closed,
+}
+
+pub trait Tx<M>: Send {
+    /// Sends one message. Libraries that block when full (bus, disruptor) spin here.
+    fn send(&mut self, m: M);
+    /// Messages the sender itself dropped per subscriber (crossbeam `try_send`), if any.
+    fn dropped(&self) -> Vec<u64> {
+        Vec::new()
+    }
+}
+
+pub trait Rx<M>: Send {
+    /// Polls once; calls `f` for each message received (disruptor hands over a batch).
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lib {
+    Limit,
+    Seqcast,
+    Tokio,
+    Crossbeam,
+    Bus,
+    Disruptor,
+}
+
+impl Lib {
+    pub const PEERS: [Lib; 5] = [
+        Lib::Seqcast,
+        Lib::Tokio,
+        Lib::Crossbeam,
+        Lib::Bus,
+        Lib::Disruptor,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Lib::Limit => "limit",
+            Lib::Seqcast => "seqcast",
+            Lib::Tokio => "tokio-broadcast",
+            Lib::Crossbeam => "crossbeam-channel",
+            Lib::Bus => "bus",
+            Lib::Disruptor => "disruptor",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lib> {
+        Some(match s {
+            "limit" => Lib::Limit,
+            "seqcast" => Lib::Seqcast,
+            "tokio" | "tokio-broadcast" => Lib::Tokio,
+            "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
+            "bus" => Lib::Bus,
+            "disruptor" => Lib::Disruptor,
+            _ => return None,
+        })
+    }
+    /// True if the sender never waits for readers (slow readers lose messages instead).
+    pub fn lossy(self) -> bool {
+        matches!(
+            self,
+            Lib::Seqcast | Lib::Tokio | Lib::Crossbeam | Lib::Limit
+        )
+    }
+}
+
+/// Builds one sender and `n` subscribers for `lib`, `cap` slots each (crossbeam: per channel).
+/// Calls `go` with them (the adapters have different types, hence the visitor).
+pub fn with_lib<M, V>(lib: Lib, cap: usize, n: usize, go: V) -> V::Out
+where
+    M: Copy + Send + Sync + 'static + Stamped,
+    V: Visit<M>,
+{
+    match lib {
+        Lib::Limit => {
+            let line = Arc::new(StampLine::default());
+            let rxs = (0..n)
+                .map(|_| LimitRx {
+                    line: line.clone(),
+                    last: 0,
+                })
+                .collect();
+            go.visit(LimitTx { line }, rxs)
+        }
+        Lib::Seqcast => {
+            let (tx, rx0) = seqcast::channel::<M>(cap);
+            let mut rxs: Vec<_> = (1..n).map(|_| tx.subscribe()).collect();
+            rxs.insert(0, rx0);
+            go.visit(tx, rxs)
+        }
+        Lib::Tokio => {
+            let (tx, rx0) = tokio::sync::broadcast::channel::<M>(cap);
+            let mut rxs: Vec<_> = (1..n).map(|_| tx.subscribe()).collect();
+            rxs.insert(0, rx0);
+            go.visit(tx, rxs)
+        }
+        Lib::Crossbeam => {
+            let (txs, rxs): (Vec<_>, Vec<_>) =
+                (0..n).map(|_| crossbeam_channel::bounded::<M>(cap)).unzip();
+            let dropped = vec![0; n];
+            go.visit(CrossbeamTx { txs, dropped }, rxs)
+        }
+        Lib::Bus => {
+            let mut bus = bus::Bus::<M>::new(cap);
+            let rxs = (0..n).map(|_| bus.add_rx()).collect();
+            go.visit(BusTx(bus), rxs)
+        }
+        Lib::Disruptor => disruptor_adapter::build(cap, n, go),
+    }
+}
+
+/// Something that runs a benchmark over a sender and its subscribers.
+pub trait Visit<M> {
+    type Out;
+    fn visit<T: Tx<M>, R: Rx<M>>(self, tx: T, rxs: Vec<R>) -> Self::Out;
+}
+
+/// Payloads that carry a timestamp in their first word.
+pub trait Stamped {
+    fn stamped(stamp: u64) -> Self;
+    fn make(stamp: u64, index: u64) -> Self;
+    fn stamp_of(&self) -> u64;
+}
+
+impl<const N: usize> Stamped for Msg<N> {
+    #[inline(always)]
+    fn stamped(stamp: u64) -> Self {
+        Msg::new(stamp, 0)
+    }
+    #[inline(always)]
+    fn make(stamp: u64, index: u64) -> Self {
+        Msg::new(stamp, index)
+    }
+    #[inline(always)]
+    fn stamp_of(&self) -> u64 {
+        self.stamp()
+    }
+}
+
+// ---- limit: one stamp in one 128-byte-aligned line -------------------------------------------
+
+/// The physical minimum: the publisher's whole "send" is one store of its stamp into this line.
+#[repr(C, align(128))]
+#[derive(Default)]
+pub struct StampLine(pub AtomicU64);
+
+pub struct LimitTx {
+    line: Arc<StampLine>,
+}
+
+impl<M: Stamped> Tx<M> for LimitTx {
+    #[inline]
+    fn send(&mut self, m: M) {
+        self.line.0.store(m.stamp_of(), Ordering::Release);
+    }
+}
+
+impl Drop for LimitTx {
+    fn drop(&mut self) {
+        self.line.0.store(u64::MAX, Ordering::Release);
+    }
+}
+
+pub struct LimitRx {
+    line: Arc<StampLine>,
+    last: u64,
+}
+
+impl<M: Stamped + Send> Rx<M> for LimitRx {
+    #[inline]
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+        let v = self.line.0.load(Ordering::Acquire);
+        if v == self.last {
+            return Poll::Empty;
+        }
+        if v == u64::MAX {
+            return Poll::Closed;
+        }
+        self.last = v;
+        f(&M::stamped(v));
+        Poll::Got(1)
+    }
+}
+
+// ---- seqcast -----------------------------------------------------------------------------------
+
+impl<M: Copy + Send + 'static> Tx<M> for seqcast::Publisher<M> {
+    #[inline]
+    fn send(&mut self, m: M) {
+        black_box(seqcast::Publisher::send(self, m));
+    }
+}
+
+impl<M: Copy + Send + 'static> Rx<M> for seqcast::Subscriber<M> {
+    #[inline]
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+        use seqcast::error::TryRecvError as E;
+        match self.try_recv() {
+            Ok(m) => {
+                f(&m);
+                Poll::Got(1)
+            }
+            Err(E::Empty) => Poll::Empty,
+            Err(E::Lagged(n)) => Poll::Lagged(n),
+            Err(E::Closed | E::Detached) => Poll::Closed,
+        }
+    }
+}
+
+// ---- tokio::sync::broadcast (no runtime: try_recv spin) -----------------------------------------
+
+impl<M: Clone + Send + 'static> Tx<M> for tokio::sync::broadcast::Sender<M> {
+    #[inline]
+    fn send(&mut self, m: M) {
+        // Err only when there is no receiver left; the harness ignores it like seqcast's seq.
+        black_box(tokio::sync::broadcast::Sender::send(self, m).is_ok());
+    }
+}
+
+impl<M: Clone + Send + 'static> Rx<M> for tokio::sync::broadcast::Receiver<M> {
+    #[inline]
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+        use tokio::sync::broadcast::error::TryRecvError as E;
+        match self.try_recv() {
+            Ok(m) => {
+                f(&m);
+                Poll::Got(1)
+            }
+            Err(E::Empty) => Poll::Empty,
+            Err(E::Lagged(n)) => Poll::Lagged(n),
+            Err(E::Closed) => Poll::Closed,
+        }
+    }
+}
+
+// ---- crossbeam-channel: one bounded channel per subscriber, try_send (drops counted) ----------
+
+pub struct CrossbeamTx<M> {
+    txs: Vec<crossbeam_channel::Sender<M>>,
+    dropped: Vec<u64>,
+}
+
+impl<M: Copy + Send> Tx<M> for CrossbeamTx<M> {
+    #[inline]
+    fn send(&mut self, m: M) {
+        for (tx, d) in self.txs.iter().zip(self.dropped.iter_mut()) {
+            if tx.try_send(m).is_err() {
+                *d += 1;
+            }
+        }
+    }
+    fn dropped(&self) -> Vec<u64> {
+        self.dropped.clone()
+    }
+}
+
+impl<M: Send> Rx<M> for crossbeam_channel::Receiver<M> {
+    #[inline]
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+        use crossbeam_channel::TryRecvError as E;
+        match self.try_recv() {
+            Ok(m) => {
+                f(&m);
+                Poll::Got(1)
+            }
+            Err(E::Empty) => Poll::Empty,
+            Err(E::Disconnected) => Poll::Closed,
+        }
+    }
+}
+
+// ---- bus: the writer waits for the slowest reader when full (try_broadcast spin) ----------------
+
+pub struct BusTx<M>(bus::Bus<M>);
+
+impl<M: Clone + Send + Sync> Tx<M> for BusTx<M> {
+    #[inline]
+    fn send(&mut self, mut m: M) {
+        while let Err(back) = self.0.try_broadcast(m) {
+            m = back;
+            std::hint::spin_loop();
+        }
+    }
+}
+
+impl<M: Clone + Send + Sync> Rx<M> for bus::BusReader<M> {
+    #[inline]
+    fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+        use std::sync::mpsc::TryRecvError as E;
+        match self.try_recv() {
+            Ok(m) => {
+                f(&m);
+                Poll::Got(1)
+            }
+            Err(E::Empty) => Poll::Empty,
+            Err(E::Disconnected) => Poll::Closed,
+        }
+    }
+}
+
+// ---- disruptor: single producer, one EventPoller per subscriber (busy polling) -----------------
+
+mod disruptor_adapter {
+    use super::{Poll, Rx, Tx, Visit};
+    use disruptor::{BusySpin, EventPoller, Polling, Producer, SingleProducerBarrier};
+
+    pub struct DTx<P>(P);
+
+    impl<M: Copy + Send, P: Producer<M> + Send> Tx<M> for DTx<P> {
+        #[inline]
+        fn send(&mut self, m: M) {
+            // `publish` spins while the ring is full (gated by the slowest poller).
+            self.0.publish(|e| *e = m);
+        }
+    }
+
+    /// Pollers of the first stage depend on the producer's barrier.
+    pub struct DRx<M>(EventPoller<M, SingleProducerBarrier>);
+
+    impl<M: Copy + Send + Sync> Rx<M> for DRx<M> {
+        #[inline]
+        fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
+            match self.0.poll() {
+                Ok(mut events) => {
+                    let mut n = 0;
+                    for e in &mut events {
+                        let m: M = *e;
+                        f(&m);
+                        n += 1;
+                    }
+                    Poll::Got(n)
+                }
+                Err(Polling::NoEvents) => Poll::Empty,
+                Err(Polling::Shutdown) => Poll::Closed,
+            }
+        }
+    }
+
+    pub fn build<M, V>(cap: usize, n: usize, go: V) -> V::Out
+    where
+        M: Copy + Send + Sync + 'static + super::Stamped,
+        V: Visit<M>,
+    {
+        let size = cap.next_power_of_two();
+        let b = disruptor::build_single_producer(size, || M::stamped(0), BusySpin);
+        if n == 1 {
+            // The single-consumer barrier: the Disruptor's fastest configuration.
+            let (p, b) = b.new_event_poller();
+            return go.visit(DTx(b.build()), vec![DRx(p)]);
+        }
+        let mut b = b.with_multi_consumer();
+        let mut rxs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (p, next) = b.new_event_poller();
+            rxs.push(DRx(p));
+            b = next;
+        }
+        go.visit(DTx(b.build()), rxs)
+    }
+}

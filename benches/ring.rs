@@ -1,0 +1,226 @@
+//! Criterion micro-benchmarks of the ring's operations, each beside
+//! `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`.
+//!
+//! `cargo bench --bench ring` (about two minutes on 2 cores). The `base` group measures
+//! the harness's own overhead: subtract it mentally from the figures it applies to.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Ring capacity for every bench (both libraries).
+const CAP: usize = 4096;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+/// Runs `f(iters)` on each of `threads` scoped threads released together by a barrier and
+/// returns the wall time from the release until the last one finished.
+fn parallel(threads: usize, iters: u64, f: impl Fn(u64) + Sync) -> Duration {
+    let barrier = Barrier::new(threads + 1);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (barrier, f) = (&barrier, &f);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(iters);
+                    Instant::now()
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread panicked"))
+            .max()
+            .expect("at least one thread")
+            - start
+    })
+}
+
+/// The harness's own cost: an empty timed loop, and the two-thread barrier launch used by
+/// the `shared_send/*/2_producers` benches doing nothing.
+fn base(c: &mut Criterion) {
+    let mut g = c.benchmark_group("base");
+    g.bench_function("black_box_loop", |b| b.iter(|| black_box(1u64)));
+    g.bench_function("2_threads_barrier", |b| {
+        b.iter_custom(|iters| {
+            parallel(2, iters, |n| {
+                for i in 0..n {
+                    black_box(i);
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+/// `send` with 0, 1 and 4 idle subscribers (they never read, so the ring keeps lapping them).
+fn send(c: &mut Criterion) {
+    let mut g = c.benchmark_group("send");
+    for subs in [0usize, 1, 4] {
+        g.bench_function(format!("seqcast/{subs}_subs"), |b| {
+            let (mut tx, rx) = seqcast::channel::<u64>(CAP);
+            let rxs: Vec<_> = (0..subs).map(|_| tx.subscribe()).collect();
+            drop(rx);
+            let mut i = 0u64;
+            b.iter(|| {
+                i += 1;
+                tx.send(black_box(i))
+            });
+            drop(rxs);
+        });
+        g.bench_function(format!("tokio/{subs}_subs"), |b| {
+            // With 0 receivers tokio's send returns Err(SendError) after checking the count.
+            let (tx, rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+            let rxs: Vec<_> = (0..subs).map(|_| tx.subscribe()).collect();
+            drop(rx);
+            let mut i = 0u64;
+            b.iter(|| {
+                i += 1;
+                tx.send(black_box(i)).is_ok()
+            });
+            drop(rxs);
+        });
+    }
+    g.finish();
+}
+
+/// `try_recv` that finds a message (the ring is refilled, untimed, every `CAP` receives) and
+/// `try_recv` on an empty ring.
+fn try_recv(c: &mut Criterion) {
+    let mut g = c.benchmark_group("try_recv");
+    g.bench_function("seqcast/hit", |b| {
+        let (mut tx, mut rx) = seqcast::channel::<u64>(CAP);
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CAP as u64);
+                for i in 0..n {
+                    tx.send(i);
+                }
+                let t = Instant::now();
+                for _ in 0..n {
+                    black_box(rx.try_recv().ok());
+                }
+                total += t.elapsed();
+                left -= n;
+            }
+            total
+        })
+    });
+    g.bench_function("tokio/hit", |b| {
+        let (tx, mut rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CAP as u64);
+                for i in 0..n {
+                    let _ = tx.send(i);
+                }
+                let t = Instant::now();
+                for _ in 0..n {
+                    black_box(rx.try_recv().ok());
+                }
+                total += t.elapsed();
+                left -= n;
+            }
+            total
+        })
+    });
+    g.bench_function("seqcast/empty", |b| {
+        let (_tx, mut rx) = seqcast::channel::<u64>(CAP);
+        b.iter(|| black_box(rx.try_recv().is_err()))
+    });
+    g.bench_function("tokio/empty", |b| {
+        let (_tx, mut rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+        b.iter(|| black_box(rx.try_recv().is_err()))
+    });
+    g.finish();
+}
+
+/// One thread sends a message and receives it back.
+fn send_recv(c: &mut Criterion) {
+    let mut g = c.benchmark_group("send_recv_one_thread");
+    g.bench_function("seqcast", |b| {
+        let (mut tx, mut rx) = seqcast::channel::<u64>(CAP);
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            tx.send(black_box(i));
+            rx.try_recv().ok()
+        })
+    });
+    g.bench_function("tokio", |b| {
+        let (tx, mut rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            let _ = tx.send(black_box(i));
+            rx.try_recv().ok()
+        })
+    });
+    g.finish();
+}
+
+/// `SharedPublisher::send` alone and with two producers sending at once (time per send as
+/// seen by each producer; compare with `base/2_threads_barrier`). One idle subscriber.
+fn shared_send(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shared_send");
+    g.bench_function("seqcast/uncontended", |b| {
+        let (tx, _rx) = seqcast::channel::<u64>(CAP);
+        let tx = tx.into_shared();
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            tx.send(black_box(i))
+        })
+    });
+    g.bench_function("tokio/uncontended", |b| {
+        let (tx, _rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            tx.send(black_box(i)).is_ok()
+        })
+    });
+    g.bench_function("seqcast/2_producers", |b| {
+        let (tx, _rx) = seqcast::channel::<u64>(CAP);
+        let tx = tx.into_shared();
+        b.iter_custom(|iters| {
+            parallel(2, iters, |n| {
+                for i in 0..n {
+                    black_box(tx.send(i));
+                }
+            })
+        })
+    });
+    g.bench_function("tokio/2_producers", |b| {
+        let (tx, _rx) = tokio::sync::broadcast::channel::<u64>(CAP);
+        b.iter_custom(|iters| {
+            parallel(2, iters, |n| {
+                for i in 0..n {
+                    black_box(tx.send(i).is_ok());
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = base, send, try_recv, send_recv, shared_send
+}
+criterion_main!(benches);
