@@ -447,3 +447,221 @@ impl fmt::Display for PatternRecvTimeoutError {
 impl std::error::Error for PatternTryRecvError {}
 impl std::error::Error for PatternRecvError {}
 impl std::error::Error for PatternRecvTimeoutError {}
+
+#[cfg(all(feature = "shm", not(seqcast_loom)))]
+pub use shm_errors::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
+
+/// Errors of shared-memory topics ([`crate::shm`]).
+#[cfg(all(feature = "shm", not(seqcast_loom)))]
+mod shm_errors {
+    use super::{lagged, CapacityError, CLOSED};
+    use core::fmt;
+    use std::path::PathBuf;
+
+    /// Why a shared-memory ring could not be created or opened.
+    ///
+    /// Every check on a foreign file happens before any of it is used as a ring, so a
+    /// truncated, corrupted or foreign file, or one written for another payload type, is one of
+    /// these errors, never undefined behaviour.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum ShmError {
+        /// The file could not be created, opened, sized, mapped or renamed.
+        Io {
+            /// The file.
+            path: PathBuf,
+            /// What the operating system said.
+            error: std::io::Error,
+        },
+        /// The name is not a valid shared-memory name (empty, `.`/`..`, contains `/` or NUL,
+        /// or longer than 255 bytes).
+        InvalidName(String),
+        /// The requested capacity is 0 or too large.
+        Capacity(CapacityError),
+        /// The file is shorter than its header says it must be (truncated, or too small for
+        /// the capacity it claims).
+        TooSmall {
+            /// The file's length in bytes.
+            len: u64,
+            /// The length it needs.
+            need: u64,
+        },
+        /// The file does not start with the seqcast ring magic number: not a seqcast ring (or
+        /// not completely created).
+        BadMagic {
+            /// The first 8 bytes of the file, as a native-endian `u64`.
+            found: u64,
+        },
+        /// The ring was written with another layout version of seqcast.
+        Version {
+            /// The file's version.
+            found: u64,
+            /// This build's version.
+            expected: u64,
+        },
+        /// A layout field (slot size or alignment, payload size or alignment, slot offset)
+        /// differs from what this process computes for its payload type.
+        Layout {
+            /// The header field.
+            field: &'static str,
+            /// The file's value.
+            found: u64,
+            /// This process's value.
+            expected: u64,
+        },
+        /// The type fingerprint (payload type name, size and alignment) differs: the ring
+        /// carries another type.
+        Fingerprint {
+            /// The file's fingerprint.
+            found: u64,
+            /// The fingerprint of the type this process asked for.
+            expected: u64,
+        },
+        /// A header field holds a value no seqcast publisher writes.
+        Corrupt(&'static str),
+        /// A publisher (process `pid`) still holds this ring: a second publisher would break the
+        /// single-writer protocol.
+        InUse {
+            /// The file.
+            path: PathBuf,
+            /// The live publisher's process id, as its header says (0 if unreadable).
+            pid: u32,
+        },
+    }
+
+    impl fmt::Display for ShmError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ShmError::Io { path, error } => write!(f, "shared-memory ring {path:?}: {error}"),
+                ShmError::InvalidName(name) => write!(
+                    f,
+                    "invalid shared-memory name {name:?}: it must be 1 to 255 bytes, \
+                     not `.` or `..`, without `/` or NUL"
+                ),
+                ShmError::Capacity(e) => write!(f, "shared-memory ring: {e}"),
+                ShmError::TooSmall { len, need } => write!(
+                    f,
+                    "shared-memory ring file is {len} bytes, but its header needs {need} \
+                     (truncated or corrupted)"
+                ),
+                ShmError::BadMagic { found } => {
+                    write!(f, "not a seqcast shared-memory ring (magic {found:#018x})")
+                }
+                ShmError::Version { found, expected } => write!(
+                    f,
+                    "shared-memory ring has layout version {found}, this build reads {expected}"
+                ),
+                ShmError::Layout {
+                    field,
+                    found,
+                    expected,
+                } => write!(
+                    f,
+                    "shared-memory ring layout mismatch: {field} is {found} in the file, \
+                     {expected} for the payload type asked for"
+                ),
+                ShmError::Fingerprint { found, expected } => write!(
+                    f,
+                    "shared-memory ring carries another payload type \
+                     (fingerprint {found:#018x}, expected {expected:#018x})"
+                ),
+                ShmError::Corrupt(what) => write!(f, "corrupted shared-memory ring header: {what}"),
+                ShmError::InUse { path, pid } => write!(
+                    f,
+                    "shared-memory ring {path:?} is held by a live publisher (pid {pid})"
+                ),
+            }
+        }
+    }
+
+    impl std::error::Error for ShmError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self {
+                ShmError::Io { error, .. } => Some(error),
+                ShmError::Capacity(e) => Some(e),
+                _ => None,
+            }
+        }
+    }
+
+    const DIED: &str = "the shared-memory publisher died (its process is gone or its \
+                        heartbeat stopped) without closing the topic";
+
+    /// Why [`ShmSubscriber::try_recv`](crate::shm::ShmSubscriber::try_recv) returned no
+    /// message: [`TryRecvError`](super::TryRecvError)'s cases, and `PublisherDied`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ShmTryRecvError {
+        /// No new message yet.
+        Empty,
+        /// The publisher overwrote this many unread messages (as
+        /// [`TryRecvError::Lagged`](super::TryRecvError::Lagged)).
+        Lagged(u64),
+        /// The publisher closed the topic (dropped its handle) and everything has been read.
+        Closed,
+        /// The publisher's process died (or stopped its heartbeat) without closing the topic,
+        /// and everything it completed has been read. Distinct from `Closed`: the stream
+        /// ended abnormally, possibly in the middle of a message that is never delivered.
+        PublisherDied,
+    }
+
+    /// Why [`ShmSubscriber::recv`](crate::shm::ShmSubscriber::recv) returned no message.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ShmRecvError {
+        /// The publisher overwrote this many unread messages.
+        Lagged(u64),
+        /// The publisher closed the topic and everything has been read.
+        Closed,
+        /// The publisher died without closing the topic (see [`ShmTryRecvError`]).
+        PublisherDied,
+    }
+
+    /// Why [`ShmSubscriber::recv_timeout`](crate::shm::ShmSubscriber::recv_timeout) returned
+    /// no message.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ShmRecvTimeoutError {
+        /// Nothing arrived in time.
+        Timeout,
+        /// The publisher overwrote this many unread messages.
+        Lagged(u64),
+        /// The publisher closed the topic and everything has been read.
+        Closed,
+        /// The publisher died without closing the topic (see [`ShmTryRecvError`]).
+        PublisherDied,
+    }
+
+    impl fmt::Display for ShmTryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ShmTryRecvError::Empty => f.write_str("no new message"),
+                ShmTryRecvError::Lagged(n) => lagged(f, *n),
+                ShmTryRecvError::Closed => f.write_str(CLOSED),
+                ShmTryRecvError::PublisherDied => f.write_str(DIED),
+            }
+        }
+    }
+
+    impl fmt::Display for ShmRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ShmRecvError::Lagged(n) => lagged(f, *n),
+                ShmRecvError::Closed => f.write_str(CLOSED),
+                ShmRecvError::PublisherDied => f.write_str(DIED),
+            }
+        }
+    }
+
+    impl fmt::Display for ShmRecvTimeoutError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ShmRecvTimeoutError::Timeout => f.write_str("timed out waiting for a message"),
+                ShmRecvTimeoutError::Lagged(n) => lagged(f, *n),
+                ShmRecvTimeoutError::Closed => f.write_str(CLOSED),
+                ShmRecvTimeoutError::PublisherDied => f.write_str(DIED),
+            }
+        }
+    }
+
+    impl std::error::Error for ShmTryRecvError {}
+    impl std::error::Error for ShmRecvError {}
+    impl std::error::Error for ShmRecvTimeoutError {}
+}

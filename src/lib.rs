@@ -38,6 +38,8 @@
 pub mod bus;
 pub mod error;
 mod ring;
+#[cfg(all(feature = "shm", not(seqcast_loom)))]
+pub mod shm;
 mod sync;
 
 pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};

@@ -1,0 +1,150 @@
+//! Shared-memory topics: one seqlock ring in a file mapped by several processes.
+//!
+//! A [`ShmPublisher`] creates a ring file (under `/dev/shm`, from a name, or at a path) and is
+//! its only writer. [`ShmSubscriber`]s in other processes map the same file **read-only**
+//! (`PROT_READ`) and receive exactly as an in-process [`Subscriber`](crate::Subscriber) does:
+//! same slots, same seqlock protocol (`ring::slot`, reused unchanged), same lag rule, same
+//! `delivered + lagged == published` invariant. A subscriber process can neither corrupt the
+//! ring (its pages are not writable) nor slow the publisher (it writes nothing the publisher
+//! reads: it writes nothing shared at all).
+//!
+//! # File layout
+//! ```text
+//! offset 0    header line 0 (128 B)  written once, before `magic` is published
+//!             magic, version, slots_offset, capacity, slot_size, slot_align,
+//!             payload_size, payload_align, fingerprint, pid, heartbeat_ns
+//! offset 128  header line 1 (128 B)  heartbeat, closed, final_head
+//! offset 256  header line 2 (128 B)  head
+//! offset 384  capacity × Slot<T>     (`slots_offset`: 384 rounded up to the slot alignment)
+//! ```
+//! Every header field is a native-endian `u64` word, accessed only atomically. Who writes
+//! what:
+//! * line 0: the publisher, once, while the file still has a temporary name; then it is
+//!   renamed into place, so a subscriber never sees a half-written header. `magic` is stored
+//!   last (Release) and loaded first (Acquire) all the same.
+//! * `heartbeat`: the publisher's heartbeat thread, every `heartbeat_ns` (see "Publisher
+//!   death"). `closed` / `final_head`: the publisher, once, when its handle is dropped.
+//! * `head`: the publisher, after every message (Relaxed: as `Ring::head`, only a monotone
+//!   estimate of where the publisher is; stamps publish payloads). It has its own line, so a
+//!   subscriber spinning on a slot does not share a line with it.
+//! * slots: the publisher, through `Slot::write`. Subscribers only call `Slot::read`.
+//!
+//! # Opening is validated, never trusted
+//! A subscriber maps the file, checks that it holds at least a header, copies the header
+//! words out with atomic loads, and checks the copy with [`validate_header`] (a pure function
+//! of the bytes, fuzzed by the tests): magic, version, the payload's size and alignment, the
+//! slot size and alignment and offset this build computes for `T`, the type fingerprint, a
+//! power-of-two capacity, and a file long enough for every slot. Only then does it view the
+//! slot area as `[Slot<T>]`. A mismatch is a [`ShmError`].
+//!
+//! Casting the header before it is validated is sound because the header is 48 `AtomicU64`s
+//! (any bytes are a valid value), the mapping is page-aligned and was checked to be long
+//! enough. Casting the slot area is sound because any bytes are a valid `Slot<T>` too (an
+//! `AtomicU64` stamp and `MaybeUninit` payload words): a slot's bytes only become a `T`
+//! through `Slot::read`, after its stamp check, and [`Plain`] promises any bytes are a valid
+//! `T`. What a hostile or corrupted file can do is deliver garbage values or lag reports; it
+//! cannot make a subscriber read out of bounds, panic, or hang.
+//!
+//! A file that is *shrunk* while mapped (someone truncates it) raises `SIGBUS` in every
+//! process that touches the lost pages, as with any memory-mapped file; seqcast itself never
+//! shrinks a ring file (a new publisher replaces it by renaming a new file over it).
+//!
+//! # Why atomics on a read-only, cross-process mapping are fine
+//! * The memory model: Rust's (C++'s) atomics say nothing about processes, but lock-free
+//!   atomics are required to be *address-free* in C++ ([atomics.lockfree]: "usable for
+//!   communication between processes via memory that is mapped into a process more than
+//!   once"). The seqlock argument of `ring::slot` only uses the hardware's ordering of loads,
+//!   stores and fences on coherent memory, which is the same whether the other party is a
+//!   thread or a process.
+//! * Read-only pages: a subscriber only ever *loads*. On x86_64 an 8-byte atomic load is a
+//!   plain `mov` (whatever the ordering), on aarch64 an `ldr`/`ldar`, and `atomic-maybe-uninit`
+//!   copies payload words with the same instructions in inline assembly; fences touch no
+//!   memory. None of them writes, so `PROT_READ` pages are enough. A subscriber never does a
+//!   read-modify-write (which would fault on a read-only page, a crash and not silent
+//!   corruption). Some 32-bit targets implement 64-bit atomic loads with a compare-exchange,
+//!   which would write: this module is therefore built only on Linux x86_64 and aarch64.
+//! * Aliasing: the code never creates `&[u8]`, `&T` or `&mut` over shared bytes, only `&` to
+//!   `AtomicU64`s and `&Slot<T>` (whose payload sits in an `UnsafeCell`), which explicitly
+//!   allow other parties to mutate the memory behind them.
+//!
+//! # Publisher death
+//! A publisher stores its pid in the header, and a background thread (`seqcast-shm-hb`)
+//! bumps `heartbeat` every `heartbeat_ns` (50 ms) while the [`ShmPublisher`] lives. A thread
+//! rather than "every N sends" so that an idle but healthy publisher is not mistaken for a
+//! dead one. A subscriber that has seen only `Empty` for its `dead_after` window (default
+//! 1 s, [`ShmSubscriber::set_dead_after`]) with the heartbeat frozen throughout, or whose
+//! publisher pid no longer exists (`kill(pid, 0)` fails with `ESRCH`) at the end of that
+//! window, reports [`PublisherDied`](crate::error::ShmTryRecvError::PublisherDied): after
+//! delivering everything the publisher completed. A half-written slot (the publisher died
+//! between its odd and even stamp stores) reads as "not yet" and therefore ends the same way:
+//! never a hang, never a torn value. The heartbeat covers what the pid check cannot: a pid
+//! reused by another process, or a publisher in another pid namespace. A stopped
+//! (`SIGSTOP`) publisher also looks dead; the report is not sticky, so a subscriber that keeps
+//! polling receives again if it resumes.
+//!
+//! A clean drop of the publisher stores `final_head`, then `closed` (Release), and unlinks the
+//! file: subscribers already attached keep their mapping, drain, and see `Closed`.
+//!
+//! Only one publisher may hold a ring: it keeps an exclusive `flock` on the file, so
+//! [`ShmPublisher::create`] on a name whose publisher is alive fails with
+//! [`ShmError::InUse`] (the kernel drops the lock when the
+//! process dies, so a crashed publisher's file is simply replaced).
+//!
+//! # Progress
+//! `ShmPublisher::send` is wait-free (as `Publisher::send`: one slot write and one store of
+//! `head`). `ShmSubscriber::try_recv` is wait-free; every 16th consecutive `Empty` it reads the
+//! clock for the liveness check, and only after a silent `dead_after` window does it make a
+//! `kill(pid, 0)` system call.
+#![cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+
+mod header;
+mod plain;
+mod publisher;
+mod region;
+mod subscriber;
+
+pub use header::{fingerprint, validate_header, RingInfo, HEADER_BYTES, LAYOUT_VERSION, MAGIC};
+pub use plain::Plain;
+pub use publisher::ShmPublisher;
+pub use subscriber::ShmSubscriber;
+
+use crate::error::ShmError;
+use std::path::{Path, PathBuf};
+
+/// Where shared-memory names live (as `shm_open(3)` does).
+pub const SHM_DIR: &str = "/dev/shm";
+
+/// The file for a shared-memory name: `/dev/shm/<name>` (one leading `/` is ignored, as with
+/// `shm_open`).
+///
+/// # Examples
+/// ```
+/// # #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))] {
+/// let path = seqcast::shm::path_for("/md.prices").unwrap();
+/// assert_eq!(path, std::path::Path::new("/dev/shm/md.prices"));
+/// assert!(seqcast::shm::path_for("a/b").is_err());
+/// # }
+/// ```
+pub fn path_for(name: &str) -> Result<PathBuf, ShmError> {
+    let bare = name.strip_prefix('/').unwrap_or(name);
+    let bad = bare.is_empty()
+        || bare.len() > 255
+        || bare == "."
+        || bare == ".."
+        || bare.contains('/')
+        || bare.contains('\0');
+    if bad {
+        return Err(ShmError::InvalidName(name.to_owned()));
+    }
+    Ok(Path::new(SHM_DIR).join(bare))
+}
+
+pub(crate) fn io_error(path: &Path, error: std::io::Error) -> ShmError {
+    ShmError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}

@@ -1,0 +1,176 @@
+//! The mapped ring file viewed as a header and `[Slot<T>]`: the only `unsafe` casts of `shm`
+//! (the other two `unsafe` blocks are the `flock` and `kill` system calls).
+//!
+//! A [`Region`] is built only by [`Region::open`] and [`Region::create`], which establish the
+//! invariants every accessor relies on:
+//! 1. the mapping is page-aligned and at least `HEADER_BYTES` long (so `header()` is in
+//!    bounds and aligned), and
+//! 2. `validate_header::<T>` accepted it for this mapping's length: slot `i < capacity` lies
+//!    at `slots_offset + i * size_of::<Slot<T>>()`, inside the mapping, aligned for
+//!    `Slot<T>` (`slots_offset` is a multiple of `align_of::<Slot<T>>() <= 4096`).
+//!
+//! The header is only atomics and a slot is an atomic stamp plus `MaybeUninit` words in an
+//! `UnsafeCell`, so any bytes are valid values of both, and shared references to them allow
+//! other processes to write the memory behind them. A subscriber's region is mapped
+//! `PROT_READ` and only ever loaded from (`Slot::read`, atomic loads); only the publisher's
+//! read-write region is written. Both are `memmap2::MmapRaw`, which exposes the mapping only as
+//! a raw pointer (`Mmap` would deref to a `&[u8]`, asserting that nobody writes the bytes).
+
+use super::header::{validate_header, Header, HEADER_BYTES, W_CAPACITY};
+use super::plain::Plain;
+use super::{io_error, RingInfo};
+use crate::error::ShmError;
+use crate::ring::slot::Slot;
+use crate::sync::Ordering;
+use core::marker::PhantomData;
+use memmap2::{MmapOptions, MmapRaw};
+use std::fs::File;
+use std::path::Path;
+
+/// A validated ring mapping (module docs: invariants 1 and 2).
+pub(crate) struct Region<T> {
+    /// The mapping: `PROT_READ` for subscribers, read-write for the publisher. `MmapRaw`
+    /// never hands out `&[u8]` of the shared bytes, only its base pointer.
+    map: MmapRaw,
+    /// `capacity - 1`.
+    mask: u64,
+    /// Byte offset of slot 0.
+    slots_offset: usize,
+    info: RingInfo,
+    _payload: PhantomData<fn() -> T>,
+}
+
+impl<T: Plain> Region<T> {
+    /// Maps `file` read-only (`PROT_READ`, `MAP_SHARED`) and validates it as a ring of `T`.
+    pub(crate) fn open(path: &Path, file: &File, type_name: &str) -> Result<Self, ShmError> {
+        let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+        if len < HEADER_BYTES as u64 {
+            return Err(ShmError::TooSmall {
+                len,
+                need: HEADER_BYTES as u64,
+            });
+        }
+        // `PROT_READ`, `MAP_SHARED`. (`MmapRaw` rather than `Mmap`: `Mmap` derefs to `&[u8]`,
+        // which would assert that nobody writes the bytes; the publisher does.)
+        let map = MmapOptions::new()
+            .map_raw_read_only(file)
+            .map_err(|e| io_error(path, e))?;
+        Region::validated(map, type_name)
+    }
+}
+
+impl<T: Plain> Region<T> {
+    /// Sizes the new, empty `file` for `capacity` slots, maps it read-write, and writes line 0
+    /// of the header (`magic` last). The file's zero bytes are already valid empty slots
+    /// (stamp 0: "never written").
+    pub(crate) fn create(
+        path: &Path,
+        file: &File,
+        capacity: u64,
+        type_name: &str,
+        heartbeat_ns: u64,
+    ) -> Result<Self, ShmError> {
+        use super::header::*;
+        let (slot_size, slot_align, slots_offset) = slot_layout::<T>()?;
+        let too_large = ShmError::Capacity(crate::error::CapacityError::TooLarge {
+            requested: capacity as usize,
+        });
+        let len = capacity
+            .checked_mul(slot_size)
+            .and_then(|b| b.checked_add(slots_offset))
+            .filter(|&n| n <= isize::MAX as u64)
+            .ok_or(too_large)?;
+        file.set_len(len).map_err(|e| io_error(path, e))?;
+        // Read-write, `MAP_SHARED`.
+        let map = MmapOptions::new()
+            .map_raw(file)
+            .map_err(|e| io_error(path, e))?;
+        if (map.len() as u64) < len {
+            return Err(ShmError::TooSmall {
+                len: map.len() as u64,
+                need: len,
+            });
+        }
+        // SAFETY: invariant 1: the mapping is page-aligned and `len >= HEADER_BYTES`.
+        let header = unsafe { &*map.as_ptr().cast::<Header>() };
+        let fixed = [
+            (W_VERSION, LAYOUT_VERSION),
+            (W_SLOTS_OFFSET, slots_offset),
+            (W_CAPACITY, capacity),
+            (W_SLOT_SIZE, slot_size),
+            (W_SLOT_ALIGN, slot_align),
+            (W_PAYLOAD_SIZE, core::mem::size_of::<T>() as u64),
+            (W_PAYLOAD_ALIGN, core::mem::align_of::<T>() as u64),
+            (W_FINGERPRINT, fingerprint::<T>(type_name)),
+            (W_PID, u64::from(std::process::id())),
+            (W_HEARTBEAT_NS, heartbeat_ns),
+        ];
+        for (i, v) in fixed {
+            // Relaxed: published by the Release store of `magic` below.
+            header.word(i).store(v, Ordering::Relaxed);
+        }
+        // Release: pairs with the Acquire load of `magic` in `Header::snapshot`.
+        header.word(W_MAGIC).store(MAGIC, Ordering::Release);
+        Region::validated(map, type_name)
+    }
+}
+
+impl<T: Plain> Region<T> {
+    /// Establishes invariants 1 and 2, or says why the mapping is not a ring of `T`.
+    fn validated(map: MmapRaw, type_name: &str) -> Result<Self, ShmError> {
+        let len = map.len() as u64;
+        if len < HEADER_BYTES as u64 {
+            return Err(ShmError::TooSmall {
+                len,
+                need: HEADER_BYTES as u64,
+            });
+        }
+        // mmap returns page-aligned addresses; `Header` needs 128.
+        debug_assert_eq!(map.as_ptr() as usize % 4096, 0);
+        // SAFETY: invariant 1 was just checked (page alignment is mmap's guarantee); any bytes
+        // are a valid `Header` (48 `AtomicU64`s).
+        let header = unsafe { &*map.as_ptr().cast::<Header>() };
+        let info = validate_header::<T>(&header.snapshot(), type_name, len)?;
+        // The capacity may not change after validation: it is in line 0, written once.
+        debug_assert_eq!(
+            header.word(W_CAPACITY).load(Ordering::Relaxed),
+            info.capacity
+        );
+        Ok(Region {
+            map,
+            mask: info.capacity - 1,
+            slots_offset: info.slots_offset as usize,
+            info,
+            _payload: PhantomData,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: invariant 1; `Header` is only atomics (module docs); the reference lives no
+        // longer than `self`, which owns the mapping.
+        unsafe { &*self.map.as_ptr().cast::<Header>() }
+    }
+
+    /// The slot of message `seq`.
+    #[inline]
+    pub(crate) fn slot(&self, seq: u64) -> &Slot<T> {
+        let i = (seq & self.mask) as usize;
+        debug_assert!((i as u64) < self.info.capacity);
+        let offset = self.slots_offset + i * core::mem::size_of::<Slot<T>>();
+        debug_assert!(offset + core::mem::size_of::<Slot<T>>() <= self.map.len());
+        // SAFETY: invariant 2: slot `i < capacity` is inside the mapping and aligned for
+        // `Slot<T>`; any bytes are a valid `Slot<T>`; the reference lives no longer than
+        // `self`, which owns the mapping. A read-only region is only read through it.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<Slot<T>>() }
+    }
+
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
+    pub(crate) fn info(&self) -> RingInfo {
+        self.info
+    }
+}

@@ -1,0 +1,332 @@
+//! [`ShmSubscriber`]: a read-only cursor into a ring file, with publisher-death detection.
+
+use super::header::{W_CLOSED, W_FINAL_HEAD, W_HEAD, W_HEARTBEAT};
+use super::plain::Plain;
+use super::region::Region;
+use super::{io_error, path_for, RingInfo};
+use crate::error::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
+use crate::ring::slot::{message_of, Read};
+use crate::sync::{sleep, spin_loop, yield_now, Ordering};
+use crate::SubscriberStats;
+use core::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Consecutive `Empty` results between two liveness checks (each reads the clock).
+const CHECK_EVERY: u32 = 16;
+/// Cursors never go past this, whatever a corrupted file says, so that stamp arithmetic
+/// (`2s + 2`) cannot overflow. A real ring takes centuries to get there.
+const MAX_SEQ: u64 = 1 << 62;
+/// Default [`ShmSubscriber::set_dead_after`].
+const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(1);
+
+/// The receiving half of a shared-memory topic, usually in another process than the
+/// publisher: maps the ring file read-only and keeps its cursor to itself.
+///
+/// Behaves as an in-process [`Subscriber`](crate::Subscriber) with
+/// [`LagPolicy::Skip`](crate::LagPolicy::Skip): `Lagged(n)` with the exact number missed,
+/// then the oldest message still intact; `Closed` after a clean publisher drop and a drain.
+/// In addition it reports
+/// [`PublisherDied`](ShmTryRecvError::PublisherDied) when the publisher's process is gone
+/// (or its heartbeat stopped) without closing the topic ([module docs](crate::shm)).
+///
+/// Receiving writes no shared memory (the mapping is not even writable).
+pub struct ShmSubscriber<T: Plain> {
+    region: Region<T>,
+    /// Sequence number of the next message to read.
+    cursor: u64,
+    stats: SubscriberStats,
+    dead_after: Duration,
+    idle: Idle,
+}
+
+/// Liveness tracking while the subscriber sees nothing new. Reset by every delivery.
+#[derive(Debug, Default, Clone, Copy)]
+struct Idle {
+    /// Consecutive `Empty` results.
+    polls: u32,
+    /// When the heartbeat was last seen to move (or the idle period began).
+    since: Option<Instant>,
+    /// The heartbeat value seen then.
+    heartbeat: u64,
+    /// `head` seen then (progress without delivery, e.g. while lapped, also counts).
+    head: u64,
+    /// Set when the publisher was found dead; cleared if it turns out to be alive again.
+    dead: bool,
+}
+
+impl<T: Plain> ShmSubscriber<T> {
+    /// Opens the ring `/dev/shm/<name>` ([`path_for`]) read-only as a ring of `T` named
+    /// `type_name`, positioned at the next message the publisher will send.
+    pub fn open(name: &str, type_name: &str) -> Result<Self, ShmError> {
+        Self::open_at(path_for(name)?, type_name)
+    }
+
+    /// Like [`open`](Self::open), for a ring file at any path.
+    ///
+    /// Fails with a [`ShmError`] if the file is missing, truncated, not a seqcast ring, of
+    /// another layout version, or carries another payload type.
+    pub fn open_at(path: impl AsRef<Path>, type_name: &str) -> Result<Self, ShmError> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        let region = Region::<T>::open(path, &file, type_name)?;
+        let cursor = region
+            .header()
+            .word(W_HEAD)
+            .load(Ordering::Relaxed)
+            .min(MAX_SEQ);
+        Ok(ShmSubscriber {
+            region,
+            cursor,
+            stats: SubscriberStats::default(),
+            dead_after: DEFAULT_DEAD_AFTER,
+            idle: Idle::default(),
+        })
+    }
+
+    /// Takes the next message if there is one; never blocks.
+    ///
+    /// * `Ok(v)`: the next message, whole.
+    /// * `Err(Empty)`: nothing new yet.
+    /// * `Err(Lagged(n))`: the publisher overwrote `n` unread messages; the next call goes on
+    ///   from the oldest message still held (the in-process lag rule).
+    /// * `Err(Closed)`: the publisher closed the topic and everything has been read.
+    /// * `Err(PublisherDied)`: the publisher vanished without closing, and everything it
+    ///   completed has been read (checked only after `dead_after` of `Empty`).
+    ///
+    /// Wait-free; writes nothing shared.
+    #[inline]
+    pub fn try_recv(&mut self) -> Result<T, ShmTryRecvError> {
+        let seq = self.cursor;
+        match self.region.slot(seq).read(seq) {
+            Read::Ready(v) => Ok(self.deliver(v)),
+            Read::NotYet => self.not_yet(),
+            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, v: T) -> T {
+        self.cursor += 1;
+        self.stats.received += 1;
+        if self.idle.polls != 0 {
+            self.idle = Idle::default();
+        }
+        v
+    }
+
+    /// Our slot does not hold our message yet: closed, dead, or just empty.
+    #[cold]
+    fn not_yet(&mut self) -> Result<T, ShmTryRecvError> {
+        let header = self.region.header();
+        // Acquire: pairs with the publisher's Release store of `closed`, so `final_head` and
+        // every completed stamp are visible below.
+        if header.word(W_CLOSED).load(Ordering::Acquire) != 0 {
+            if self.cursor >= header.word(W_FINAL_HEAD).load(Ordering::Relaxed) {
+                return Err(ShmTryRecvError::Closed);
+            }
+            let seq = self.cursor;
+            return match self.region.slot(seq).read(seq) {
+                Read::Ready(v) => Ok(self.deliver(v)),
+                Read::Overwritten(stamp) => Err(self.lapped(stamp)),
+                // Every message below `final_head` is complete after a clean close: only a
+                // corrupted file gets here. Do not wait for it.
+                Read::NotYet => Err(ShmTryRecvError::Closed),
+            };
+        }
+        self.idle.polls = self.idle.polls.wrapping_add(1);
+        if self.idle.dead || self.idle.polls % CHECK_EVERY == 0 {
+            self.check_liveness(Instant::now());
+            if self.idle.dead {
+                return Err(ShmTryRecvError::PublisherDied);
+            }
+        }
+        Err(ShmTryRecvError::Empty)
+    }
+
+    /// The liveness rule ([module docs](crate::shm)): dead when, after `dead_after` without
+    /// a message, the heartbeat has not moved for that long or the publisher's pid is gone.
+    #[cold]
+    fn check_liveness(&mut self, now: Instant) {
+        let header = self.region.header();
+        // Relaxed: only compared with earlier values of the same words.
+        let heartbeat = header.word(W_HEARTBEAT).load(Ordering::Relaxed);
+        let head = header.word(W_HEAD).load(Ordering::Relaxed);
+        let idle = &mut self.idle;
+        let moved = heartbeat != idle.heartbeat || head != idle.head;
+        if idle.since.is_none() || moved {
+            idle.since = Some(now);
+            idle.heartbeat = heartbeat;
+            idle.head = head;
+            idle.dead = false;
+            return;
+        }
+        let silent = idle
+            .since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        if silent < self.dead_after {
+            return;
+        }
+        // Silent for `dead_after`. The pid check decides for a publisher without a heartbeat
+        // (and is checked first, so a debugger sees which rule fired); with a heartbeat, its
+        // standing still for that long is enough (pid reused, other pid namespace, stopped).
+        let pid_gone = !pid_alive(self.region.info().pid);
+        let heart_stopped = !self.region.info().heartbeat.is_zero();
+        idle.dead = pid_gone || heart_stopped;
+    }
+
+    /// We were lapped: the slot holds message `message_of(stamp)` (or it is being written).
+    /// Move to the oldest message still intact and report exactly how far we jumped: the
+    /// rule of the in-process ring (`ring::subscriber`).
+    #[cold]
+    fn lapped(&mut self, stamp: u64) -> ShmTryRecvError {
+        let cap = self.region.capacity();
+        let newer = message_of(stamp);
+        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
+        // `newer` replaced message `newer - cap`, and every earlier one in its slot; `head -
+        // cap` is the oldest message the publisher could still leave intact. In a consistent
+        // ring `newer >= cursor + cap`; the `cursor + 1` bound only keeps a corrupted file
+        // from moving us backwards.
+        let oldest = (newer.saturating_add(1).saturating_sub(cap))
+            .max(head.saturating_sub(cap))
+            .max(self.cursor.saturating_add(1))
+            .min(MAX_SEQ)
+            .max(self.cursor);
+        let n = oldest - self.cursor;
+        self.cursor = oldest;
+        self.stats.missed += n;
+        self.stats.lag_events += 1;
+        ShmTryRecvError::Lagged(n)
+    }
+
+    /// Waits for the next message: spins briefly, then yields, then sleeps in growing steps
+    /// up to 1 ms (no futex: the publisher never wakes anyone).
+    ///
+    /// Returns `Lagged(n)` when lapped, `Closed` after a clean close and drain,
+    /// `PublisherDied` when the publisher vanished.
+    pub fn recv(&mut self) -> Result<T, ShmRecvError> {
+        match self.wait(None) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(ShmTryRecvError::Lagged(n))) => Err(ShmRecvError::Lagged(n)),
+            Some(Err(ShmTryRecvError::PublisherDied)) => Err(ShmRecvError::PublisherDied),
+            Some(Err(_)) | None => Err(ShmRecvError::Closed),
+        }
+    }
+
+    /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, ShmRecvTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.wait(deadline) {
+            None => Err(ShmRecvTimeoutError::Timeout),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(ShmTryRecvError::Lagged(n))) => Err(ShmRecvTimeoutError::Lagged(n)),
+            Some(Err(ShmTryRecvError::PublisherDied)) => Err(ShmRecvTimeoutError::PublisherDied),
+            Some(Err(_)) => Err(ShmRecvTimeoutError::Closed),
+        }
+    }
+
+    /// Polls until something other than `Empty`, or `None` at the deadline.
+    fn wait(&mut self, deadline: Option<Instant>) -> Option<Result<T, ShmTryRecvError>> {
+        const SPINS: u32 = 128;
+        const YIELDS: u32 = 16;
+        let mut pause = Duration::from_micros(20);
+        let mut round = 0u32;
+        loop {
+            match self.try_recv() {
+                Err(ShmTryRecvError::Empty) => {}
+                other => return Some(other),
+            }
+            if round < SPINS {
+                spin_loop();
+            } else {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return None;
+                }
+                if round < SPINS + YIELDS {
+                    yield_now();
+                } else {
+                    sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(1));
+                }
+            }
+            round = round.saturating_add(1);
+        }
+    }
+
+    /// How long the publisher may stay silent (no message, no heartbeat) before this
+    /// subscriber reports it dead. Default 1 s; at least four heartbeat periods (200 ms).
+    pub fn set_dead_after(&mut self, timeout: Duration) {
+        let floor = self.region.info().heartbeat.saturating_mul(4);
+        self.dead_after = timeout.max(floor);
+    }
+
+    /// The current [`set_dead_after`](Self::set_dead_after) timeout.
+    pub fn dead_after(&self) -> Duration {
+        self.dead_after
+    }
+
+    /// Moves the cursor back to message 0, the first the publisher ever sent: the next
+    /// receive delivers it, or reports what has been overwritten since as `Lagged(n)`. A
+    /// subscriber that starts at 0 accounts for every message of the ring:
+    /// `received + missed == published`.
+    pub fn rewind(&mut self) {
+        self.cursor = 0;
+    }
+
+    /// This subscriber's counters (`parks` stays 0: it never parks).
+    pub fn stats(&self) -> SubscriberStats {
+        self.stats
+    }
+
+    /// Sequence number of the next message this subscriber will read.
+    pub fn position(&self) -> u64 {
+        self.cursor
+    }
+
+    /// How many messages this subscriber is behind the publisher (0 when caught up).
+    pub fn lag(&self) -> u64 {
+        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
+        head.saturating_sub(self.cursor)
+    }
+
+    /// Whether the publisher closed the topic (messages may still be left to read).
+    pub fn is_closed(&self) -> bool {
+        // Acquire: as in `not_yet`.
+        self.region.header().word(W_CLOSED).load(Ordering::Acquire) != 0
+    }
+
+    /// Number of slots in the ring.
+    pub fn capacity(&self) -> usize {
+        self.region.capacity() as usize
+    }
+
+    /// The ring's header fields (capacity, slot layout, publisher pid, heartbeat period).
+    pub fn info(&self) -> RingInfo {
+        self.region.info()
+    }
+}
+
+impl<T: Plain> fmt::Debug for ShmSubscriber<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmSubscriber")
+            .field("position", &self.cursor)
+            .field("stats", &self.stats)
+            .field("publisher_pid", &self.region.info().pid)
+            .field("dead_after", &self.dead_after)
+            .finish()
+    }
+}
+
+/// Whether process `pid` exists: `kill(pid, 0)` fails with `ESRCH` only if it does not
+/// (`EPERM` means it exists under another user).
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; `kill` only checks that `pid` exists and may be
+    // signalled. No memory is passed.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
