@@ -183,7 +183,11 @@ fn gated_subscriber_with_many_producers_gets_each_message_once() {
         }
         assert_eq!(gated.stats().missed, 0);
         assert!(total >= 3 * per);
-        assert_eq!(last[..3], [Some(per - 1); 3], "each producer's last message arrived");
+        assert_eq!(
+            last[..3],
+            [Some(per - 1); 3],
+            "each producer's last message arrived"
+        );
     });
 }
 

@@ -3,7 +3,7 @@
 //! Run them with `loom-tests/run.sh` (release build, bounded `LOOM_MAX_PREEMPTIONS`, plus the
 //! "teeth" run against the deliberately broken `--cfg seqcast_loom_broken` build). This library
 //! holds what the model files share: the payload encoding that makes a torn or stale read
-//! visible, and [`check`], which runs one model and reports how many executions loom explored.
+//! visible, and `check`, which runs one model and reports how many executions loom explored.
 
 /// The payload of message `seq` sent by producer `producer` (0 for a single publisher).
 ///

@@ -23,7 +23,11 @@ fn gated_never_lapped() {
     while next < 3 {
         match rx.try_recv() {
             Ok(v) => {
-                assert_eq!(v, encode(0, next), "gated subscriber read a wrong or torn value");
+                assert_eq!(
+                    v,
+                    encode(0, next),
+                    "gated subscriber read a wrong or torn value"
+                );
                 next += 1;
             }
             Err(TryRecvError::Empty) => thread::yield_now(),
@@ -39,7 +43,9 @@ fn gated_never_lapped() {
 fn eviction_keeps_accounting() {
     let (mut tx, lossy) = seqcast::channel::<u64>(2);
     drop(lossy);
-    let cfg = GateConfig::new().evict_after(Some(Duration::ZERO)).on_evict(OnEvict::Lossy);
+    let cfg = GateConfig::new()
+        .evict_after(Some(Duration::ZERO))
+        .on_evict(OnEvict::Lossy);
     let mut rx = tx.subscribe_gated_with(cfg);
     let publisher = thread::spawn(move || {
         for s in 0..3 {

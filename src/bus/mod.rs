@@ -204,9 +204,11 @@ impl Bus {
         name: &str,
         config: crate::GateConfig,
     ) -> Result<Subscriber<T>, BusError> {
-        self.inner.table.with_topic(name, self.inner.capacity, |cell| {
-            cell.publisher.subscribe_gated_with(config)
-        })
+        self.inner
+            .table
+            .with_topic(name, self.inner.capacity, |cell| {
+                cell.publisher.subscribe_gated_with(config)
+            })
     }
 
     /// A subscriber to every topic of payload type `T` whose name matches `pattern`, now and

@@ -41,7 +41,9 @@
 //! evicted, and the publisher goes on.
 
 use super::Ring;
-use crate::sync::{fence, spin_loop, yield_now, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{
+    fence, spin_loop, yield_now, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering,
+};
 use std::time::{Duration, Instant};
 
 /// A subscriber's name: immutable data, not a synchronisation object, so loom need not see
@@ -251,7 +253,12 @@ impl<T: Copy> Ring<T> {
             // what a gate registering after this scan is sure to see in the head.
             let bound = seq + cap;
             // AcqRel: as below.
-            let bound = self.head.0.gate_limit.fetch_max(bound, Ordering::AcqRel).max(bound);
+            let bound = self
+                .head
+                .0
+                .gate_limit
+                .fetch_max(bound, Ordering::AcqRel)
+                .max(bound);
             return (bound, None);
         }
         let gates = self.gates.gates.lock().unwrap();

@@ -25,7 +25,6 @@ const NAMES: [&str; 7] = ["a", "a.b", "a.c", "b.c", "a.b.c", "a.*", "b..c"];
 const PATTERNS: [&str; 6] = ["a.*", "*.c", "a.>", ">", "a.b", "b.*"];
 const MAX_HANDLES: usize = 8;
 
-
 /// Naive NATS-style matcher for the fixed patterns above.
 fn matches(pattern: &str, name: &str) -> bool {
     let p: Vec<&str> = pattern.split('.').collect();
