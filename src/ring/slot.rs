@@ -203,11 +203,12 @@ impl<T: Copy> Payload<T> {
     fn word(&self, i: usize) -> &Word {
         const { assert!(core::mem::align_of::<Word>() <= 8) };
         debug_assert!(i < Self::WORDS);
+        // The cell is 8-aligned (the union contains `[u64; 0]`), which is `Word`'s alignment
+        // (checked above); the memory lives as long as `&self`; and every access to it, by
+        // any thread, is an 8-byte atomic access through `Word`: nothing mixes atomic and
+        // non-atomic accesses.
         let base = self.0.get().cast::<MaybeUninit<u64>>();
-        // SAFETY: `i < WORDS`, so the word lies inside the cell; the cell is 8-aligned (the
-        // union contains `[u64; 0]`), which is `Word`'s alignment (checked above); the memory
-        // lives as long as `&self`, and every access to it, by any thread, is an 8-byte
-        // atomic access through `Word`, so nothing mixes atomic and non-atomic accesses.
+        // SAFETY: `i < WORDS` keeps the word inside the cell; alignment and access: see above.
         unsafe { Word::from_ptr(base.add(i)) }
     }
 }
