@@ -72,6 +72,19 @@ const DONE_ORDER: Ordering = Ordering::Release;
 #[cfg(seqcast_loom_broken)]
 const DONE_ORDER: Ordering = Ordering::Relaxed;
 
+/// The lag rule, shared by the in-process ring and shared-memory topics: a reader at `cursor`
+/// whose slot holds (or is receiving) the message of `stamp` moves to the oldest message still
+/// intact. `message_of(stamp)` replaced message `message_of(stamp) - capacity` and every
+/// earlier one in its slot; `head - capacity` is the oldest any publisher could still leave
+/// intact. Never below `cursor + 1`, so a reader always moves forward (a consistent ring has
+/// `message_of(stamp) >= cursor + capacity` anyway; the bound guards a corrupted shm file).
+#[inline]
+pub(crate) fn resync(cursor: u64, stamp: u64, head: u64, capacity: u64) -> u64 {
+    (message_of(stamp).saturating_add(1).saturating_sub(capacity))
+        .max(head.saturating_sub(capacity))
+        .max(cursor.saturating_add(1))
+}
+
 /// What a reader found in a slot.
 pub(crate) enum Read<T> {
     /// The message is not there yet (an earlier lap, or it is being written right now).

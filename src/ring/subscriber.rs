@@ -1,7 +1,7 @@
 //! The receiving half: [`Subscriber`], its lag policy, counters and iterators.
 
 use super::gate::{Gate, GateConfig, OnEvict};
-use super::slot::{message_of, Read};
+use super::slot::{message_of, resync, Read};
 use super::wait::WaitStrategy;
 use super::Ring;
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
@@ -144,7 +144,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         self.cursor += 1;
         self.stats.received += 1;
         if let Some(gate) = &self.gate {
-            if self.cursor % self.report_every == 0 {
+            // Gated subscribers publish every message: skip the division for them.
+            if self.report_every == 1 || self.cursor % self.report_every == 0 {
                 gate.advance(self.cursor);
             }
         }
@@ -218,11 +219,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             }
         }
         let cap = self.ring.capacity();
-        let newer = message_of(stamp);
-        debug_assert!(newer >= self.cursor + cap);
-        // `newer` replaced message `newer - cap`, and every earlier one in its slot; `head -
-        // cap` is the oldest message any publisher could still leave intact.
-        let oldest = (newer + 1 - cap).max(self.ring.head().saturating_sub(cap));
+        debug_assert!(message_of(stamp) >= self.cursor + cap);
+        let oldest = resync(self.cursor, stamp, self.ring.head(), cap);
         let n = oldest - self.cursor;
         self.cursor = oldest;
         if let Some(gate) = &self.gate {

@@ -5,7 +5,7 @@ use super::plain::Plain;
 use super::region::Region;
 use super::{io_error, path_for, RingInfo};
 use crate::error::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
-use crate::ring::slot::{message_of, Read};
+use crate::ring::slot::{resync, Read};
 use crate::sync::{sleep, spin_loop, yield_now, Ordering};
 use crate::SubscriberStats;
 use core::fmt;
@@ -181,15 +181,9 @@ impl<T: Plain> ShmSubscriber<T> {
     #[cold]
     fn lapped(&mut self, stamp: u64) -> ShmTryRecvError {
         let cap = self.region.capacity();
-        let newer = message_of(stamp);
         let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
-        // `newer` replaced message `newer - cap`, and every earlier one in its slot; `head -
-        // cap` is the oldest message the publisher could still leave intact. In a consistent
-        // ring `newer >= cursor + cap`; the `cursor + 1` bound only keeps a corrupted file
-        // from moving us backwards.
-        let oldest = (newer.saturating_add(1).saturating_sub(cap))
-            .max(head.saturating_sub(cap))
-            .max(self.cursor.saturating_add(1))
+        // The in-process rule, clamped so that a corrupted file cannot overflow the cursor.
+        let oldest = resync(self.cursor, stamp, head, cap)
             .min(MAX_SEQ)
             .max(self.cursor);
         let n = oldest - self.cursor;
