@@ -778,6 +778,49 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
 }
 
 #[test]
+fn pattern_reads_a_removed_topic_before_its_recreation() {
+    // Both instances of `job.a` are unread when the subscriber looks: the removed one is
+    // drained and reported Closed before anything of the new one, so a Lagged or Closed
+    // report on `job.a` always means the oldest instance (found by the bus_ops fuzzer).
+    let bus = Bus::builder().capacity(2).build();
+    let mut sub = bus.subscribe_pattern::<u32>("job.*").unwrap();
+    let old = bus.publisher::<u32>("job.a").unwrap();
+    let other = bus.publisher::<u32>("job.b").unwrap();
+    for v in 0..5 {
+        old.send(v);
+    }
+    assert!(bus.remove("job.a").unwrap());
+    let new = bus.publisher::<u32>("job.a").unwrap();
+    for v in 10..16 {
+        new.send(v);
+        other.send(v + 100);
+    }
+    let got: Vec<String> = drain(&mut sub)
+        .into_iter()
+        .map(|r| match r {
+            Ok((t, v)) => format!("{t} {v}"),
+            Err(PatternTryRecvError::Lagged { topic, missed }) => {
+                format!("{topic} lagged {missed}")
+            }
+            Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
+            Err(e) => panic!("{e:?}"),
+        })
+        .filter(|e| e.starts_with("job.a"))
+        .collect();
+    // old: 0..5, holds 3 and 4; new: 10..16, holds 14 and 15.
+    let want = [
+        "job.a lagged 3",
+        "job.a 3",
+        "job.a 4",
+        "job.a closed",
+        "job.a lagged 4",
+        "job.a 14",
+        "job.a 15",
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
 fn pattern_reads_topics_created_and_removed_before_it_looked() {
     // The table remembers the last 32 removed topics: a pattern subscriber that did not poll
     // while 40 topics came and went still reads the last 32 of them, whole.

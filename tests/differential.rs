@@ -110,3 +110,21 @@ fn bus_matches_the_reference_model_on_seeded_inputs() {
         }
     }
 }
+
+/// Inputs the fuzzer once failed on (`fuzz/regressions/<target>/`), replayed on every run.
+#[test]
+fn bus_fuzz_regressions_still_pass() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/regressions/bus_ops");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(dir).expect("fuzz/regressions/bus_ops exists") {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let result = std::panic::catch_unwind(|| bus::run(&data));
+        if let Err(e) = result {
+            eprintln!("regression input {} failed", path.display());
+            std::panic::resume_unwind(e);
+        }
+        replayed += 1;
+    }
+    assert!(replayed > 0, "no regression inputs found in {dir}");
+}

@@ -20,6 +20,10 @@
 //! * A removed topic is drained, reported once as `Closed { topic }`, and dropped. A topic
 //!   created *and* removed between two receive calls is still read (the table remembers
 //!   the last 32 removed topics), unless more than 32 topics were removed meanwhile.
+//! * Order holds per topic *name*: a topic re-created under a removed name is read only
+//!   after the removed one has been drained and reported `Closed`, so a `Lagged` or `Closed`
+//!   report always refers to the oldest instance of that name still being read. (A removed
+//!   topic never reports `Empty`, so the newer one waits at most one poll per message.)
 
 use super::table::{Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
@@ -37,13 +41,17 @@ struct Source<T: Copy> {
     /// This subscriber's own copy of the name (its refcount is not shared with others).
     topic: Topic,
     rx: Subscriber<T>,
+    /// An older (removed) topic of the same name is still being drained: not polled until
+    /// it is retired, so that items and reports of one name stay in order.
+    behind: bool,
 }
 
 /// Receives from every topic of payload type `T` whose name matches a pattern, including
 /// topics created after it subscribed. Created by [`Bus::subscribe_pattern`](super::Bus::subscribe_pattern).
 ///
 /// Each message comes with the [`Topic`] it was published on. Messages of one topic arrive
-/// in order; topics are polled round robin. Lag is reported per topic
+/// in order; topics are polled round robin. A topic re-created under a removed name is read
+/// after the removed one has been drained and reported `Closed`. Lag is reported per topic
 /// ([`PatternTryRecvError::Lagged`]), as is the removal of a topic
 /// ([`PatternTryRecvError::Closed`]); neither ends the subscription.
 ///
@@ -115,10 +123,14 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
 
     fn join(&mut self, listed: &Listed, mut rx: Subscriber<T>) {
         rx.set_lag_policy(self.policy);
+        // Joined in creation order per name (`rescan` lists removed topics first), so an
+        // existing source of this name is an older instance.
+        let behind = self.sources.iter().any(|s| s.topic == listed.name);
         self.sources.push(Source {
             id: listed.created,
             topic: Topic::new(&listed.name),
             rx,
+            behind,
         });
     }
 
@@ -147,8 +159,13 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// Drops source `i`, keeping its counters and the round-robin position.
     fn retire(&mut self, i: usize) -> Topic {
         let source = self.sources.remove(i);
+        debug_assert!(!source.behind, "only polled sources are retired");
         if self.next > i {
             self.next -= 1;
+        }
+        // The next instance of this name, if any, is read from now on.
+        if let Some(newer) = self.sources.iter_mut().find(|s| s.topic == source.topic) {
+            newer.behind = false;
         }
         let stats = source.rx.stats();
         self.retired.received += stats.received;
@@ -182,6 +199,9 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
                 let i = (start + k) % n;
                 debug_assert!(i < self.sources.len());
                 let source = &mut self.sources[i];
+                if source.behind {
+                    continue;
+                }
                 match source.rx.try_recv() {
                     Ok(value) => {
                         self.next = i + 1;

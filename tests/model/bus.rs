@@ -12,7 +12,8 @@
 //! `topics()`. Pattern subscribers are checked by invariant: every item comes from a
 //! matching `u64` topic, per topic in order from the right starting point (next message for
 //! topics that existed at subscription, first message for later ones), lag reports exact,
-//! a removed topic reported `Closed` once after it was drained, `Empty` only when every live
+//! a removed topic reported `Closed` once after it was drained, a re-created name read only
+//! after its removed predecessor was reported `Closed`, `Empty` only when every live
 //! matching topic is drained, stats consistent; and, after a final drain, delivered + lagged
 //! == published for every live matching topic.
 
@@ -455,51 +456,33 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
                 p.topic_stats()
             );
             assert!(seq < t.published);
+            assert_eq!(
+                oldest_read(m, pm, t.name),
+                Some(id),
+                "{ctx}: item of a re-created {:?} before the removed one was drained",
+                t.name
+            );
             pm.cursor.insert(id, seq + 1);
             pm.stats.received += 1;
             true
         }
         Err(PatternTryRecvError::Lagged { topic, missed }) => {
-            // The topic of that name, read by this subscriber and not yet reported closed,
-            // whose window starts exactly `missed` past our cursor. (Names are reused after a
-            // remove; if two such topics fit, prefer the live one.)
-            let fits = |id: usize| {
-                let t = &m.topics[id];
-                t.name == topic.as_str()
-                    && t.wide
-                    && pm.start.contains_key(&id)
-                    && !pm.closed_reported.contains(&id)
-                    && pm.cursor(id) + missed == t.published - t.window.len() as u64
-            };
-            let id = m
-                .live
-                .get(topic.as_str())
-                .copied()
-                .filter(|&id| fits(id))
-                .or_else(|| (0..m.topics.len()).find(|&id| fits(id)))
-                .unwrap_or_else(|| {
-                    let candidates: Vec<_> = (0..m.topics.len())
-                        .filter(|&id| m.topics[id].name == topic.as_str())
-                        .map(|id| {
-                            let t = &m.topics[id];
-                            (
-                                id,
-                                t.wide,
-                                t.closed,
-                                t.published,
-                                t.window.len(),
-                                pm.cursor(id),
-                            )
-                        })
-                        .collect();
-                    panic!(
-                        "{ctx}: inexact Lagged {{ {topic:?}, {missed} }}; {:?} topics \
-                         (id, wide, closed, published, window, cursor): {candidates:?}; \
-                         real per-topic stats after the report: {:?}",
-                        pm.pattern,
-                        p.topic_stats()
-                    )
-                });
+            // Reports refer to the oldest instance of the name still being read (a re-created
+            // topic waits until the removed one is drained), and must be exact.
+            let id = oldest_read(m, pm, topic.as_str())
+                .unwrap_or_else(|| panic!("{ctx}: Lagged {{ {topic:?} }} for no topic read"));
+            let t = &m.topics[id];
+            assert_eq!(
+                pm.cursor(id) + missed,
+                t.published - t.window.len() as u64,
+                "{ctx}: inexact Lagged {{ {topic:?}, {missed} }} for topic id {id} (closed {}, \
+                 published {}, window {}, cursor {}); real per-topic stats after the report: {:?}",
+                t.closed,
+                t.published,
+                t.window.len(),
+                pm.cursor(id),
+                p.topic_stats()
+            );
             assert!(*missed > 0);
             pm.cursor.insert(id, pm.cursor(id) + missed);
             pm.stats.missed += missed;
@@ -507,16 +490,8 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             true
         }
         Err(PatternTryRecvError::Closed { topic }) => {
-            let id = (0..m.topics.len())
-                .find(|&id| {
-                    let t = &m.topics[id];
-                    t.name == topic.as_str()
-                        && t.wide
-                        && t.closed
-                        && pm.start.contains_key(&id)
-                        && !pm.closed_reported.contains(&id)
-                        && pm.cursor(id) == t.published
-                })
+            let id = oldest_read(m, pm, topic.as_str())
+                .filter(|&id| m.topics[id].closed && pm.cursor(id) == m.topics[id].published)
                 .unwrap_or_else(|| {
                     panic!(
                         "{ctx}: Closed {{ {topic:?} }} before draining, twice, or for a live topic"
@@ -546,4 +521,17 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
         "{ctx}: pattern subscriber stats after {got:?}"
     );
     more
+}
+
+/// The oldest topic named `name` that the pattern subscriber reads (a matching `u64` topic
+/// live at subscription or created later) and has not yet reported `Closed`.
+fn oldest_read(m: &Model, pm: &PSubM, name: &str) -> Option<usize> {
+    (0..m.topics.len()).find(|&id| {
+        let t = &m.topics[id];
+        t.name == name
+            && t.wide
+            && matches(pm.pattern, t.name)
+            && pm.start.contains_key(&id)
+            && !pm.closed_reported.contains(&id)
+    })
 }
