@@ -88,7 +88,7 @@ fn main() {
     let wall = Instant::now();
     let load_before = report::loadavg();
     let o = cli::parse();
-    let clk = clock::init(o.tsc);
+    let clk = clock::init(o.tsc, o.tscp);
     let cores = pin::cores();
     let mut warnings: Vec<String> = clk.warning.iter().cloned().collect();
 

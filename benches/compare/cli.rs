@@ -20,6 +20,8 @@ pub struct Opts {
     pub capacity: usize,
     pub out: String,
     pub tsc: bool,
+    /// `--clock tscp`: `rdtscp`, which waits for every earlier instruction (loads included).
+    pub tscp: bool,
     pub share: bool,
     /// Not run by `cargo bench` (e.g. `cargo test --benches`): a seconds-long smoke run.
     pub smoke: bool,
@@ -42,7 +44,11 @@ usage: cargo bench --bench compare -- [options]
   --tp-messages N     messages per throughput run (default: 2000000)
   --tp-seconds S      cap on one throughput run's publishing time (default: 0.4)
   --capacity N        ring / channel capacity, for every library (default: 1024)
-  --clock tsc|instant clock for stamps (default: tsc on x86_64)
+  --clock tscp|tsc|instant
+                      clock for stamps (default on x86_64: tscp, i.e. rdtscp, which reads
+                      the counter only after every earlier load has completed, so a
+                      receive time cannot be taken before the payload has arrived; tsc:
+                      plain rdtsc, which may be read ahead of the payload loads)
   --out DIR           where table.txt, results.json and *.svg go (default: target/seqcast-bench)
   --smoke             a seconds-long check that everything runs (what `cargo test` runs)
 ";
@@ -77,6 +83,7 @@ pub fn parse() -> Opts {
         capacity: 1024,
         out: "target/seqcast-bench".into(),
         tsc: true,
+        tscp: true,
         share: false,
         smoke: !bench,
     };
@@ -111,7 +118,11 @@ pub fn parse() -> Opts {
             "--tp-seconds" => o.tp_seconds = val().parse().expect("--tp-seconds S"),
             "--interval-ns" => o.interval_ns = val().parse().expect("--interval-ns N"),
             "--capacity" => o.capacity = val().parse().expect("--capacity N"),
-            "--clock" => o.tsc = val() != "instant",
+            "--clock" => {
+                let v = val();
+                o.tsc = v != "instant";
+                o.tscp = v == "tscp";
+            }
             "--out" => o.out = val(),
             "--smoke" => o.smoke = true,
             // Flags cargo may pass to any bench binary.

@@ -1,5 +1,11 @@
-//! One clock for every measurement: the TSC (`rdtsc`) on x86_64, calibrated against
-//! `Instant`, or nanoseconds since a shared `Instant` epoch elsewhere (or with `--clock instant`).
+//! One clock for every measurement: the TSC on x86_64, calibrated against `Instant`, or
+//! nanoseconds since a shared `Instant` epoch elsewhere (or with `--clock instant`).
+//!
+//! The TSC is read with `rdtscp` by default: it waits until every earlier instruction has
+//! executed and every earlier load is globally visible, so a receiver's `now` is taken after
+//! it has the payload. Plain `rdtsc` (`--clock tsc`) may execute ahead of loads still in
+//! flight; measured here it flattered libraries whose readiness check does not depend on the
+//! payload (the Disruptor at 64 B: 1.08x the limit with `rdtsc`, 1.76x with `rdtscp`).
 //!
 //! Publisher and subscribers read the same clock, so `now - stamp` is a one-way latency in
 //! ticks; ticks are converted to nanoseconds only when results are reported.
@@ -9,6 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static USE_INSTANT: AtomicBool = AtomicBool::new(false);
+static USE_TSCP: AtomicBool = AtomicBool::new(false);
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// Which clock `ticks()` reads, and how to turn its ticks into nanoseconds.
@@ -26,6 +33,12 @@ pub struct Clock {
 pub fn ticks() -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
+        if USE_TSCP.load(Ordering::Relaxed) {
+            let mut aux = 0u32;
+            // SAFETY: `rdtscp` (checked present in /proc/cpuinfo by `init`) only reads the
+            // time-stamp counter and the TSC_AUX register into `aux`, a live local.
+            return unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+        }
         if !USE_INSTANT.load(Ordering::Relaxed) {
             // SAFETY: `rdtsc` has no preconditions on x86_64; it only reads the time-stamp
             // counter.
@@ -40,19 +53,19 @@ fn instant_ticks() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
-fn tsc_flags() -> (bool, bool) {
+fn cpu_flag(flag: &str) -> bool {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let flags = info
-        .lines()
+    info.lines()
         .find(|l| l.starts_with("flags"))
-        .unwrap_or_default()
-        .to_string();
-    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
-    (has("constant_tsc"), has("nonstop_tsc"))
+        .is_some_and(|l| l.split_whitespace().any(|x| x == flag))
+}
+
+fn tsc_flags() -> (bool, bool) {
+    (cpu_flag("constant_tsc"), cpu_flag("nonstop_tsc"))
 }
 
 /// Picks and calibrates the clock. `want_tsc = false` forces the `Instant` epoch.
-pub fn init(want_tsc: bool) -> Clock {
+pub fn init(want_tsc: bool, want_tscp: bool) -> Clock {
     EPOCH.get_or_init(Instant::now);
     let mut warning = None;
     let tsc = cfg!(target_arch = "x86_64") && want_tsc;
@@ -66,6 +79,14 @@ pub fn init(want_tsc: bool) -> Clock {
         }
     }
     USE_INSTANT.store(!tsc, Ordering::Relaxed);
+    let tscp = tsc && want_tscp && cpu_flag("rdtscp");
+    if tsc && want_tscp && !tscp {
+        warning = Some(
+            "rdtscp unavailable: using rdtsc, which may be read before the payload has arrived"
+                .into(),
+        );
+    }
+    USE_TSCP.store(tscp, Ordering::Relaxed);
     let ns_per_tick = if tsc { calibrate() } else { 1.0 };
     let n = 1_000_000u64;
     let t0 = Instant::now();
@@ -76,7 +97,9 @@ pub fn init(want_tsc: bool) -> Clock {
     std::hint::black_box(acc);
     let read_cost_ns = t0.elapsed().as_nanos() as f64 / n as f64;
     Clock {
-        name: if tsc {
+        name: if tscp {
+            "rdtscp (calibrated against Instant; waits for earlier loads)"
+        } else if tsc {
             "rdtsc (calibrated against Instant)"
         } else {
             "Instant since a shared epoch"

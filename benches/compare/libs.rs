@@ -6,6 +6,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+#[path = "layout.rs"]
+pub mod layout;
+
 /// A `[u64; N]` message: word 0 is the send timestamp (ticks), word 1 (if any) the index.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
@@ -57,6 +60,8 @@ pub enum Lib {
     Crossbeam,
     Bus,
     Disruptor,
+    /// A slot-layout experiment (`layout.rs`); only run when named in `--libs`.
+    Layout(layout::Variant),
 }
 
 impl Lib {
@@ -75,6 +80,7 @@ impl Lib {
             Lib::Crossbeam => "crossbeam-channel",
             Lib::Bus => "bus",
             Lib::Disruptor => "disruptor",
+            Lib::Layout(v) => v.name(),
         }
     }
     pub fn parse(s: &str) -> Option<Lib> {
@@ -85,14 +91,14 @@ impl Lib {
             "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
             "bus" => Lib::Bus,
             "disruptor" => Lib::Disruptor,
-            _ => return None,
+            _ => Lib::Layout(*layout::Variant::ALL.iter().find(|v| v.name() == s)?),
         })
     }
     /// True if the sender never waits for readers (slow readers lose messages instead).
     pub fn lossy(self) -> bool {
         matches!(
             self,
-            Lib::Seqcast | Lib::Tokio | Lib::Crossbeam | Lib::Limit
+            Lib::Seqcast | Lib::Tokio | Lib::Crossbeam | Lib::Limit | Lib::Layout(_)
         )
     }
 }
@@ -139,6 +145,7 @@ where
             go.visit(BusTx(bus), rxs)
         }
         Lib::Disruptor => disruptor_adapter::build(cap, n, go),
+        Lib::Layout(v) => layout::build(v, cap, n, go),
     }
 }
 
@@ -150,12 +157,25 @@ pub trait Visit<M> {
 
 /// Payloads that carry a timestamp in their first word.
 pub trait Stamped {
+    /// Size in 8-byte words (for the layout experiments, which store word by word).
+    const WORDS: usize;
     fn stamped(stamp: u64) -> Self;
     fn make(stamp: u64, index: u64) -> Self;
     fn stamp_of(&self) -> u64;
+    fn word(&self, i: usize) -> u64;
+    fn from_words(f: impl FnMut(usize) -> u64) -> Self;
 }
 
 impl<const N: usize> Stamped for Msg<N> {
+    const WORDS: usize = N;
+    #[inline(always)]
+    fn word(&self, i: usize) -> u64 {
+        self.0[i]
+    }
+    #[inline(always)]
+    fn from_words(f: impl FnMut(usize) -> u64) -> Self {
+        Msg(std::array::from_fn(f))
+    }
     #[inline(always)]
     fn stamped(stamp: u64) -> Self {
         Msg::new(stamp, 0)

@@ -23,6 +23,7 @@ fn color(lib: Lib) -> RGBColor {
         Lib::Crossbeam => 3,
         Lib::Bus => 4,
         Lib::Disruptor => 5,
+        Lib::Layout(_) => 0,
     }]
 }
 

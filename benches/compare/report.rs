@@ -55,7 +55,8 @@ const NOTES: &[&str] = &[
      (it carries half a clock read where one-way samples carry a whole one).",
     "Every receiver copies the whole payload out (black_box) before the next poll; receivers \
      busy-poll without a pause instruction; the publisher spins until each message's intended \
-     send time and stamps it with that time (no coordinated omission).",
+     send time and stamps it with that time (no coordinated omission). With rdtscp (the \
+     default clock) a receive time is read only after the payload loads have completed.",
     "seqcast: Publisher::send / Subscriber::try_recv spin; lossy: a lapped reader gets Lagged(n).",
     "tokio-broadcast: tokio::sync::broadcast without a runtime (Receiver::try_recv spin); lossy \
      (Lagged(n)); send takes the channel's tail mutex.",
@@ -69,6 +70,9 @@ const NOTES: &[&str] = &[
      barrier for 1 subscriber, multi-consumer for more); publish spins when the ring is full \
      (gated by the slowest poller: no loss). Pollers take whole batches, the library's natural \
      mode; events are copied out of the ring like every other library's.",
+    "layout-*: only when named in --libs: safe-code seqlock rings that differ from seqcast in \
+     stamp placement and store order (benches/compare/layout.rs), to test layout ideas side by \
+     side; layout-cursor is not a seqlock (no overwrite detection), a timing reference only.",
 ];
 
 fn ns(v: f64) -> String {
