@@ -50,3 +50,9 @@ pub use ring::{
     TryIter, WaitStrategy,
 };
 pub use ring::{GateConfig, OnEvict, SubscriberPosition};
+
+// The README's Rust examples run as doctests (`cargo test --doc`), so they cannot drift from
+// the API. (The NATS one is `ignore`d: `seqcast-nats` is another crate.)
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
