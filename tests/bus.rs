@@ -887,6 +887,40 @@ fn pattern_recv_and_recv_timeout() {
 }
 
 #[test]
+fn pattern_recv_wakes_from_its_sleeping_backoff() {
+    // Idle long enough to reach the sleeping phase of `recv`'s backoff, several times over,
+    // on a topic that exists and on one created meanwhile: every message still arrives, in
+    // order, and recv_timeout still times out while idle.
+    let bus = Bus::new();
+    let mut sub = bus.subscribe_pattern::<u64>("slow.*").unwrap();
+    let tx = bus.publisher::<u64>("slow.a").unwrap();
+    let publisher = bus.clone();
+    let handle = std::thread::spawn(move || {
+        for i in 0..3 {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(i);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        publisher.publisher::<u64>("slow.b").unwrap().send(99);
+    });
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let (topic, v) = sub.recv().unwrap();
+        got.push((topic.to_string(), v));
+    }
+    handle.join().unwrap();
+    let want: Vec<(String, u64)> = [("slow.a", 0), ("slow.a", 1), ("slow.a", 2), ("slow.b", 99)]
+        .iter()
+        .map(|&(t, v)| (t.to_string(), v))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        sub.recv_timeout(Duration::from_millis(30)),
+        Err(PatternRecvTimeoutError::Timeout)
+    );
+}
+
+#[test]
 fn handles_are_send_and_sync() {
     fn send_sync<X: Send + Sync>() {}
     fn send<X: Send>() {}

@@ -28,7 +28,7 @@
 use super::table::{Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
 use crate::error::{PatternRecvError, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError};
-use crate::sync::{spin_loop, yield_now, Arc};
+use crate::sync::{sleep, spin_loop, yield_now, Arc};
 use crate::{LagPolicy, Subscriber, SubscriberStats};
 use core::fmt;
 use std::time::{Duration, Instant};
@@ -228,16 +228,23 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         }
     }
 
-    /// Waits for the next message from any matching topic, spinning briefly and then
-    /// yielding the CPU between polls. Returns `Lagged`/`Closed` as
+    /// Waits for the next message from any matching topic. Returns `Lagged`/`Closed` as
     /// [`try_recv`](Self::try_recv) does; never returns for lack of topics (one may be
     /// created later).
+    ///
+    /// It polls, backing off while nothing arrives: 64 spins, 64 `yield_now`s, then sleeps
+    /// that double from 50 µs up to 1 ms. So an idle pattern subscriber costs almost no CPU,
+    /// and a message that ends a long idle spell waits up to about 1 ms (a busy topic is read
+    /// at once). Unlike [`Subscriber::recv`](crate::Subscriber::recv) it does not park
+    /// until woken: it would have to register with every matching topic. Where that
+    /// wake-up latency matters, subscribe to the topics themselves, or spin on
+    /// [`try_recv`](Self::try_recv).
     pub fn recv(&mut self) -> Result<(Topic, T), PatternRecvError> {
-        let mut spins = 0u32;
+        let mut idle = 0u32;
         loop {
             match self.try_recv() {
                 Ok(item) => return Ok(item),
-                Err(PatternTryRecvError::Empty) => snooze(&mut spins),
+                Err(PatternTryRecvError::Empty) => snooze(&mut idle, None),
                 Err(PatternTryRecvError::Lagged { topic, missed }) => {
                     return Err(PatternRecvError::Lagged { topic, missed })
                 }
@@ -254,7 +261,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         timeout: Duration,
     ) -> Result<(Topic, T), PatternRecvTimeoutError> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut spins = 0u32;
+        let mut idle = 0u32;
         loop {
             match self.try_recv() {
                 Ok(item) => return Ok(item),
@@ -262,7 +269,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         return Err(PatternRecvTimeoutError::Timeout);
                     }
-                    snooze(&mut spins);
+                    snooze(&mut idle, deadline);
                 }
                 Err(PatternTryRecvError::Lagged { topic, missed }) => {
                     return Err(PatternRecvTimeoutError::Lagged { topic, missed })
@@ -333,13 +340,24 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 }
 
-/// Spin a little, then yield the CPU: what `recv` does between empty polls.
-fn snooze(spins: &mut u32) {
-    if *spins < 64 {
-        *spins += 1;
+/// What `recv` does between empty polls (see its docs): spin, then yield, then sleep with
+/// doubling pauses from 50 µs to 1 ms, never past `deadline`. `idle` counts empty polls.
+fn snooze(idle: &mut u32, deadline: Option<Instant>) {
+    const SPINS: u32 = 64;
+    const YIELDS: u32 = 64;
+    let n = *idle;
+    *idle = n.saturating_add(1);
+    if n < SPINS {
         spin_loop();
-    } else {
+    } else if n < SPINS + YIELDS {
         yield_now();
+    } else {
+        let doublings = (n - SPINS - YIELDS).min(5); // 50 µs << 5 = 1.6 ms, capped below
+        let mut pause = Duration::from_micros(50 << doublings).min(Duration::from_millis(1));
+        if let Some(d) = deadline {
+            pause = pause.min(d.saturating_duration_since(Instant::now()));
+        }
+        sleep(pause);
     }
 }
 
