@@ -205,6 +205,17 @@ fn main() {
                     place: &place,
                 };
                 let out = latency_run(lib, payload, o.capacity, n, r);
+                if o.smoke {
+                    // Every message is accounted for: received, or reported lost.
+                    for (got, lost) in out.received.iter().zip(&out.lagged) {
+                        assert_eq!(
+                            got + lost,
+                            o.messages,
+                            "{}: messages unaccounted for",
+                            lib.name()
+                        );
+                    }
+                }
                 record(&mut lat, lib, payload, n, place.shared, &clk, &out);
                 if let Some(c) = paired {
                     let s = lat

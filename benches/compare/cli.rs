@@ -67,6 +67,7 @@ fn list<T: std::str::FromStr>(s: &str, what: &str) -> Vec<T> {
 pub fn parse() -> Opts {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
+    let libs_given = args.iter().any(|a| a == "--libs");
     let mut o = Opts {
         limit: true,
         latency: true,
@@ -137,6 +138,10 @@ pub fn parse() -> Opts {
         );
     }
     if o.smoke {
+        // Every library, the layout experiments included (so that they cannot rot).
+        if !libs_given {
+            o.libs.extend(Lib::LAYOUTS);
+        }
         o.rounds = 1;
         o.messages = o.messages.min(2_000);
         o.tp_messages = o.tp_messages.min(20_000);

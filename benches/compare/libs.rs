@@ -72,6 +72,16 @@ impl Lib {
         Lib::Bus,
         Lib::Disruptor,
     ];
+    /// The slot-layout experiments (`layout.rs`), never in the default run.
+    pub const LAYOUTS: [Lib; layout::Variant::ALL.len()] = {
+        let mut out = [Lib::Limit; layout::Variant::ALL.len()];
+        let mut i = 0;
+        while i < out.len() {
+            out[i] = Lib::Layout(layout::Variant::ALL[i]);
+            i += 1;
+        }
+        out
+    };
     pub fn name(self) -> &'static str {
         match self {
             Lib::Limit => "limit",
