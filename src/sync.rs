@@ -212,3 +212,51 @@ mod event {
 
 pub(crate) use barrier::{asymmetric_available, heavy_barrier, light_barrier};
 pub(crate) use event::{Event, Listening};
+
+/// How every waiter that cannot park polls: `spins` spin hints, then `yields` calls to
+/// `yield_now`, then sleeps that double from `first_sleep` up to 1 ms, never past a deadline.
+/// Used by publishers waiting for gated subscribers, shm subscribers and pattern subscribers.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    round: u32,
+    spins: u32,
+    yields: u32,
+    pause: std::time::Duration,
+}
+
+impl Backoff {
+    pub(crate) const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
+
+    pub(crate) const fn new(spins: u32, yields: u32, first_sleep: std::time::Duration) -> Self {
+        Backoff {
+            round: 0,
+            spins,
+            yields,
+            pause: first_sleep,
+        }
+    }
+
+    /// Still in the spinning phase (callers may skip reading the clock then).
+    #[cfg_attr(seqcast_loom, allow(dead_code))] // only shm uses it; loom builds leave shm out
+    pub(crate) fn spinning(&self) -> bool {
+        self.round < self.spins
+    }
+
+    /// Waits once, as the current phase says.
+    pub(crate) fn snooze(&mut self, deadline: Option<std::time::Instant>) {
+        let round = self.round;
+        self.round = round.saturating_add(1);
+        if round < self.spins {
+            spin_loop();
+        } else if round < self.spins.saturating_add(self.yields) {
+            yield_now();
+        } else {
+            let mut pause = self.pause;
+            self.pause = (pause * 2).min(Self::MAX_SLEEP);
+            if let Some(d) = deadline {
+                pause = pause.min(d.saturating_duration_since(std::time::Instant::now()));
+            }
+            sleep(pause);
+        }
+    }
+}

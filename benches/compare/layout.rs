@@ -116,19 +116,10 @@ impl Ring {
         (seq & self.mask) as usize * self.stride
     }
 
-    /// Flat index of the stamp of the slot at `base`.
+    /// The stamp of the slot at `base`.
     #[inline(always)]
     fn stamp(&self, base: usize) -> &AtomicU64 {
-        match self.v {
-            Variant::Tail | Variant::Split => self.at(base + self.stride_payload_end()),
-            _ => self.at(base),
-        }
-    }
-
-    /// Offset of the stamp for tail layouts: right after the payload.
-    #[inline(always)]
-    fn stride_payload_end(&self) -> usize {
-        self.first_word() + self.words
+        self.at(base + self.stamp_offset())
     }
 
     /// Offset of payload word 0 in a slot.
@@ -140,11 +131,11 @@ impl Ring {
         }
     }
 
-    /// Offset of the stamp within its slot.
+    /// Offset of the stamp within its slot: right after the payload for the tail layouts.
     #[inline(always)]
     fn stamp_offset(&self) -> usize {
         match self.v {
-            Variant::Tail | Variant::Split => self.stride_payload_end(),
+            Variant::Tail | Variant::Split => self.first_word() + self.words,
             _ => 0,
         }
     }

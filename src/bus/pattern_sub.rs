@@ -28,7 +28,7 @@
 use super::table::{Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
 use crate::error::{PatternRecvError, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError};
-use crate::sync::{sleep, spin_loop, yield_now, Arc};
+use crate::sync::{Arc, Backoff};
 use crate::{LagPolicy, Subscriber, SubscriberStats};
 use core::fmt;
 use std::time::{Duration, Instant};
@@ -240,11 +240,11 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// wake-up latency matters, subscribe to the topics themselves, or spin on
     /// [`try_recv`](Self::try_recv).
     pub fn recv(&mut self) -> Result<(Topic, T), PatternRecvError> {
-        let mut idle = 0u32;
+        let mut backoff = idle_backoff();
         loop {
             match self.try_recv() {
                 Ok(item) => return Ok(item),
-                Err(PatternTryRecvError::Empty) => snooze(&mut idle, None),
+                Err(PatternTryRecvError::Empty) => backoff.snooze(None),
                 Err(PatternTryRecvError::Lagged { topic, missed }) => {
                     return Err(PatternRecvError::Lagged { topic, missed })
                 }
@@ -261,7 +261,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         timeout: Duration,
     ) -> Result<(Topic, T), PatternRecvTimeoutError> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut idle = 0u32;
+        let mut backoff = idle_backoff();
         loop {
             match self.try_recv() {
                 Ok(item) => return Ok(item),
@@ -269,7 +269,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         return Err(PatternRecvTimeoutError::Timeout);
                     }
-                    snooze(&mut idle, deadline);
+                    backoff.snooze(deadline);
                 }
                 Err(PatternTryRecvError::Lagged { topic, missed }) => {
                     return Err(PatternRecvTimeoutError::Lagged { topic, missed })
@@ -340,25 +340,10 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 }
 
-/// What `recv` does between empty polls (see its docs): spin, then yield, then sleep with
-/// doubling pauses from 50 µs to 1 ms, never past `deadline`. `idle` counts empty polls.
-fn snooze(idle: &mut u32, deadline: Option<Instant>) {
-    const SPINS: u32 = 64;
-    const YIELDS: u32 = 64;
-    let n = *idle;
-    *idle = n.saturating_add(1);
-    if n < SPINS {
-        spin_loop();
-    } else if n < SPINS + YIELDS {
-        yield_now();
-    } else {
-        let doublings = (n - SPINS - YIELDS).min(5); // 50 µs << 5 = 1.6 ms, capped below
-        let mut pause = Duration::from_micros(50 << doublings).min(Duration::from_millis(1));
-        if let Some(d) = deadline {
-            pause = pause.min(d.saturating_duration_since(Instant::now()));
-        }
-        sleep(pause);
-    }
+/// What `recv` does between empty polls (see its docs): 64 spins, 64 yields, then sleeps
+/// doubling from 50 µs to 1 ms.
+fn idle_backoff() -> Backoff {
+    Backoff::new(64, 64, Duration::from_micros(50))
 }
 
 impl<T: Copy> fmt::Debug for PatternSubscriber<T> {

@@ -41,9 +41,7 @@
 //! evicted, and the publisher goes on.
 
 use super::Ring;
-use crate::sync::{
-    fence, spin_loop, yield_now, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering,
-};
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Backoff, Mutex, Ordering};
 use std::time::{Duration, Instant};
 
 /// A subscriber's name: immutable data, not a synchronisation object, so loom need not see
@@ -293,8 +291,7 @@ impl<T: Copy> Ring<T> {
     /// stalled gates) as `wait` allows.
     #[cold]
     pub(crate) fn wait_for_gates(&self, seq: u64, wait: Wait) -> Result<(), Full> {
-        let mut round = 0u32;
-        let mut sleep = Duration::from_micros(10);
+        let mut backoff = Backoff::new(64, 64, Duration::from_micros(10));
         let mut stalled: Option<(Arc<Gate>, u64, Instant)> = None;
         loop {
             let (bound, slowest) = self.scan_gates(seq);
@@ -327,15 +324,10 @@ impl<T: Copy> Ring<T> {
                     _ => stalled = Some((gate, cursor, now)),
                 }
             }
-            round += 1;
-            if round < 64 {
-                spin_loop();
-            } else if round < 128 {
-                yield_now();
-            } else {
-                crate::sync::sleep(sleep);
-                sleep = (sleep * 2).min(Duration::from_millis(1));
-            }
+            backoff.snooze(match wait {
+                Wait::Until(d) => Some(d),
+                _ => None,
+            });
         }
     }
 

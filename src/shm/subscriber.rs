@@ -6,7 +6,7 @@ use super::region::Region;
 use super::{io_error, path_for, RingInfo};
 use crate::error::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
 use crate::ring::slot::{resync, Read};
-use crate::sync::{sleep, spin_loop, yield_now, Ordering};
+use crate::sync::{Backoff, Ordering};
 use crate::SubscriberStats;
 use core::fmt;
 use std::path::Path;
@@ -221,29 +221,16 @@ impl<T: Plain> ShmSubscriber<T> {
 
     /// Polls until something other than `Empty`, or `None` at the deadline.
     fn wait(&mut self, deadline: Option<Instant>) -> Option<Result<T, ShmTryRecvError>> {
-        const SPINS: u32 = 128;
-        const YIELDS: u32 = 16;
-        let mut pause = Duration::from_micros(20);
-        let mut round = 0u32;
+        let mut backoff = Backoff::new(128, 16, Duration::from_micros(20));
         loop {
             match self.try_recv() {
                 Err(ShmTryRecvError::Empty) => {}
                 other => return Some(other),
             }
-            if round < SPINS {
-                spin_loop();
-            } else {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return None;
-                }
-                if round < SPINS + YIELDS {
-                    yield_now();
-                } else {
-                    sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(1));
-                }
+            if !backoff.spinning() && deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
             }
-            round = round.saturating_add(1);
+            backoff.snooze(deadline);
         }
     }
 
