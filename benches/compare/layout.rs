@@ -15,6 +15,10 @@
 //! | `layout-split` | a marker word first, the stamp last | marker = `s`, words, even stamp; the reader spins on the stamp and re-checks the marker |
 //! | `layout-touch` | as `ordered` | as `ordered`, then takes ownership of the *next* slot's payload lines (outside its stamp's line) by storing back the word it loads from each: a write-prefetch in safe code |
 //! | `layout-cursor` | no stamp: one shared cursor line (the Disruptor's shape) | words, then `cursor = s + 1`; the reader spins on the cursor. **Not a seqlock**: it cannot detect an overwrite, so it is only a timing reference for the paced latency run |
+//! | `layout-pause` | as `head` | as `head`; the reader runs one `spin_loop` hint after each empty poll (fewer steals of the line being written) |
+//! | `layout-hint` | as `head` | as `head`, then `cursor = s + 1` in its own line; the reader reads slots below the last cursor it saw without looking at the cursor, and polls only the cursor when caught up (the Disruptor's batching, stamps still checked) |
+//! | `layout-eager` | as `head` | as `head`; the reader copies the payload *before* checking the stamp, so every line of the slot is requested at once |
+//! | `layout-eager-ordered` | as `head` | as `ordered`, with the eager reader: seqcast's recipe since issue #8 |
 //!
 //! `premark` keeps one slot fewer readable (a reader exactly a lap behind is told it lagged
 //! one message early), which is why it is an experiment here and not seqcast's protocol.
@@ -33,10 +37,14 @@ pub enum Variant {
     Split,
     Touch,
     Cursor,
+    Pause,
+    Hint,
+    Eager,
+    EagerOrdered,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 12] = [
         Variant::Head,
         Variant::Ordered,
         Variant::Head128,
@@ -45,6 +53,10 @@ impl Variant {
         Variant::Split,
         Variant::Touch,
         Variant::Cursor,
+        Variant::Pause,
+        Variant::Hint,
+        Variant::Eager,
+        Variant::EagerOrdered,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -56,6 +68,10 @@ impl Variant {
             Variant::Split => "layout-split",
             Variant::Touch => "layout-touch",
             Variant::Cursor => "layout-cursor",
+            Variant::Pause => "layout-pause",
+            Variant::Hint => "layout-hint",
+            Variant::Eager => "layout-eager",
+            Variant::EagerOrdered => "layout-eager-ordered",
         }
     }
 }
@@ -143,7 +159,7 @@ impl Ring {
     #[inline(always)]
     fn store_words<M: Stamped>(&self, base: usize, m: &M) {
         let first = self.first_word();
-        if self.v == Variant::Head {
+        if matches!(self.v, Variant::Head | Variant::Eager) {
             for i in 0..self.words {
                 self.at(base + first + i)
                     .store(m.word(i), Ordering::Relaxed);
@@ -203,6 +219,9 @@ impl<M: Stamped + Send> Tx<M> for LTx {
                 fence(Ordering::Release);
                 r.store_words(base, &m);
                 r.stamp(base).store(done(seq), Ordering::Release);
+                if r.v == Variant::Hint {
+                    r.cursor.0[0].store(seq + 1, Ordering::Release);
+                }
                 if r.v == Variant::Touch {
                     // Own the next slot's other lines before its send needs them. Storing
                     // back what is there changes nothing a reader could see.
@@ -228,6 +247,7 @@ impl Drop for LTx {
 pub struct LRx {
     ring: Arc<Ring>,
     cursor: u64,
+    known: u64,
 }
 
 impl<M: Stamped + Send> Rx<M> for LRx {
@@ -249,9 +269,39 @@ impl<M: Stamped + Send> Rx<M> for LRx {
             f(&m);
             return Poll::Got(1);
         }
+        if r.v == Variant::Hint && seq >= self.known {
+            self.known = r.cursor.0[0].load(Ordering::Relaxed);
+            if seq >= self.known {
+                if r.closed.load(Ordering::Acquire) && seq >= r.final_head.load(Ordering::Relaxed) {
+                    return Poll::Closed;
+                }
+                return Poll::Empty;
+            }
+        }
         let want = done(seq);
+        if matches!(r.v, Variant::Eager | Variant::EagerOrdered) {
+            let a = r.stamp(base).load(Ordering::Acquire);
+            let first = r.first_word();
+            let m = M::from_words(|i| r.at(base + first + i).load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            let b = r.stamp(base).load(Ordering::Relaxed);
+            if a < want {
+                if r.closed.load(Ordering::Acquire) && seq >= r.final_head.load(Ordering::Relaxed) {
+                    return Poll::Closed;
+                }
+                return Poll::Empty;
+            }
+            if a == want && b == a {
+                self.cursor = seq + 1;
+                f(&m);
+                return Poll::Got(1);
+            }
+        }
         let a = r.stamp(base).load(Ordering::Acquire);
         if a < want {
+            if r.v == Variant::Pause {
+                std::hint::spin_loop();
+            }
             if r.closed.load(Ordering::Acquire) && seq >= r.final_head.load(Ordering::Relaxed) {
                 return Poll::Closed;
             }
@@ -290,6 +340,7 @@ where
         .map(|_| LRx {
             ring: ring.clone(),
             cursor: 0,
+            known: 0,
         })
         .collect();
     go.visit(
