@@ -51,6 +51,8 @@ struct TopicM {
     published: u64,
     window: VecDeque<u64>,
     closed: bool,
+    /// How many topics had been removed before this one was (`None`: live).
+    removed_at: Option<u64>,
 }
 
 /// A payload: the topic id and the sequence number, so that any item names its origin.
@@ -100,6 +102,10 @@ struct PSubM {
     start: HashMap<usize, u64>,
     closed_reported: Vec<usize>,
     stats: SubscriberStats,
+    /// Topics created since this subscriber's last receive call: it joins them at the next
+    /// one, unless the table has forgotten them by then (removed, then more than
+    /// `REMEMBERED` other removals: documented).
+    unscanned: Vec<usize>,
 }
 
 impl PSubM {
@@ -115,7 +121,13 @@ struct Model {
     capacity: u64,
     topics: Vec<TopicM>,
     live: BTreeMap<&'static str, usize>,
+    /// Topics removed so far.
+    removals: u64,
 }
+
+/// How many removed topics the table remembers for pattern subscribers that have not looked
+/// at it since they were created (`Bus` docs: "the last 32 removed topics").
+const REMEMBERED: u64 = 32;
 
 impl Model {
     fn publish(&mut self, id: usize) -> Option<u64> {
@@ -186,11 +198,13 @@ impl Model {
             published: 0,
             window: VecDeque::new(),
             closed: false,
+            removed_at: None,
         });
         self.live.insert(name, id);
         // Existing pattern subscribers read a topic created later from its first message.
         for (_, p) in psubs.iter_mut() {
             p.start.insert(id, 0);
+            p.unscanned.push(id);
         }
         Ok(id)
     }
@@ -207,6 +221,7 @@ pub fn run(data: &[u8]) {
         capacity: capacity as u64,
         topics: Vec::new(),
         live: BTreeMap::new(),
+        removals: 0,
     };
     let mut pubs: Vec<(Pub, usize)> = Vec::new();
     let mut subs: Vec<(Sub, SubM)> = Vec::new();
@@ -300,6 +315,7 @@ pub fn run(data: &[u8]) {
                         start,
                         closed_reported: Vec::new(),
                         stats: SubscriberStats::default(),
+                        unscanned: Vec::new(),
                     },
                 ));
             }
@@ -368,6 +384,8 @@ pub fn run(data: &[u8]) {
                     (true, Some(id)) => {
                         assert_eq!(got, Ok(true), "{ctx}: remove({name:?})");
                         m.topics[id].closed = true;
+                        m.topics[id].removed_at = Some(m.removals);
+                        m.removals += 1;
                     }
                     (true, None) => assert_eq!(got, Ok(false), "{ctx}: remove({name:?})"),
                 }
@@ -421,6 +439,16 @@ pub fn run(data: &[u8]) {
 
 /// One `try_recv` of a pattern subscriber, checked; returns `false` on `Empty`.
 fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: &str) -> bool {
+    // The receive call joins the topics created since the last one, except those the table
+    // no longer remembers: a documented loss, not reported to the pattern subscriber.
+    for id in pm.unscanned.drain(..) {
+        if m.topics[id]
+            .removed_at
+            .is_some_and(|r| r + REMEMBERED < m.removals)
+        {
+            pm.start.remove(&id);
+        }
+    }
     let got = p.try_recv();
     if std::env::var_os("BUS_MODEL_TRACE").is_some() {
         eprintln!("  {ctx}: pattern {:?} got {got:?}", pm.pattern);
@@ -493,8 +521,17 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             let id = oldest_read(m, pm, topic.as_str())
                 .filter(|&id| m.topics[id].closed && pm.cursor(id) == m.topics[id].published)
                 .unwrap_or_else(|| {
+                    let seen: Vec<_> = (0..m.topics.len())
+                        .filter(|&id| m.topics[id].name == topic.as_str())
+                        .map(|id| {
+                            let t = &m.topics[id];
+                            (id, t.closed, t.published, pm.start.get(&id).copied(),
+                             pm.cursor(id), pm.closed_reported.contains(&id))
+                        })
+                        .collect();
                     panic!(
-                        "{ctx}: Closed {{ {topic:?} }} before draining, twice, or for a live topic"
+                        "{ctx}: Closed {{ {topic:?} }} before draining, twice, or for a live topic; \
+                         (id, closed, published, start, cursor, reported): {seen:?}"
                     )
                 });
             pm.closed_reported.push(id);
