@@ -160,6 +160,8 @@ impl<T: Copy> Slot<T> {
         fence(Ordering::Acquire);
         // Relaxed: ordered after the word loads by the fence above.
         let b = self.stamp.load(Ordering::Relaxed);
+        // Checked only after the fence: the fence keeps the copy's loads ahead of this
+        // branch, so the compiler cannot sink them into the delivering path.
         if a != want {
             return early(a);
         }
@@ -193,8 +195,8 @@ impl<T: Copy> Payload<T> {
     /// A payload that spans several lines then has all of them requested at once when the
     /// message lands, instead of the stamp's line first and the others only after the
     /// stamp check (one cross-core transfer instead of two in a row: issue #8, 64 B p50 went
-    /// from 1.47x to 1.29x the one-line limit in an A/B of the two recipes). Up to 256 bytes, so an empty poll of a
-    /// big payload does not copy kilobytes for nothing.
+    /// from 1.47x to 1.29x the one-line limit in an A/B of the two recipes). Up to 256
+    /// bytes, so an empty poll of a big payload does not copy kilobytes for nothing.
     const EAGER: bool = Self::WORDS <= 32;
 
     /// Copies `value` in, word by word, with Relaxed atomic stores (ordered by the caller's
