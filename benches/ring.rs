@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the ring's operations, each beside
-//! `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`.
+//! `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`, and for `try_recv`
+//! also 64 and 256 bytes.
 //!
 //! `cargo bench --bench ring` (about two minutes on 2 cores). The `base` group measures
 //! the harness's own overhead: subtract it mentally from the figures it applies to.
@@ -95,58 +96,71 @@ fn send(c: &mut Criterion) {
 }
 
 /// `try_recv` that finds a message (the ring is refilled, untimed, every `CAP` receives) and
-/// `try_recv` on an empty ring.
+/// `try_recv` on an empty ring, for payloads of 8, 64 and 256 bytes (`[u64; N]`). The 8 B
+/// benches keep their unsuffixed names. An empty poll of a payload of up to 256 B copies the
+/// slot before it checks the stamp (`slot.rs`, `Payload::EAGER`), so the `empty` rows show
+/// what that costs a reader that polls an idle topic.
 fn try_recv(c: &mut Criterion) {
     let mut g = c.benchmark_group("try_recv");
-    g.bench_function("seqcast/hit", |b| {
-        let (mut tx, mut rx) = seqcast::channel::<u64>(CAP);
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CAP as u64);
-                for i in 0..n {
-                    tx.send(i);
-                }
-                let t = Instant::now();
-                for _ in 0..n {
-                    black_box(rx.try_recv().ok());
-                }
-                total += t.elapsed();
-                left -= n;
-            }
-            total
-        })
-    });
-    g.bench_function("tokio/hit", |b| {
-        let (tx, mut rx) = tokio::sync::broadcast::channel::<u64>(CAP);
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CAP as u64);
-                for i in 0..n {
-                    let _ = tx.send(i);
-                }
-                let t = Instant::now();
-                for _ in 0..n {
-                    black_box(rx.try_recv().ok());
-                }
-                total += t.elapsed();
-                left -= n;
-            }
-            total
-        })
-    });
-    g.bench_function("seqcast/empty", |b| {
-        let (_tx, mut rx) = seqcast::channel::<u64>(CAP);
-        b.iter(|| black_box(rx.try_recv().is_err()))
-    });
-    g.bench_function("tokio/empty", |b| {
-        let (_tx, mut rx) = tokio::sync::broadcast::channel::<u64>(CAP);
-        b.iter(|| black_box(rx.try_recv().is_err()))
-    });
+    try_recv_payload::<1>(&mut g, "");
+    try_recv_payload::<8>(&mut g, "_64B");
+    try_recv_payload::<32>(&mut g, "_256B");
     g.finish();
+}
+
+fn try_recv_payload<const N: usize>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    suffix: &str,
+) {
+    let msg = |i: u64| [i; N];
+    g.bench_function(format!("seqcast/hit{suffix}"), |b| {
+        let (mut tx, mut rx) = seqcast::channel::<[u64; N]>(CAP);
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CAP as u64);
+                for i in 0..n {
+                    tx.send(msg(i));
+                }
+                let t = Instant::now();
+                for _ in 0..n {
+                    black_box(rx.try_recv().ok());
+                }
+                total += t.elapsed();
+                left -= n;
+            }
+            total
+        })
+    });
+    g.bench_function(format!("tokio/hit{suffix}"), |b| {
+        let (tx, mut rx) = tokio::sync::broadcast::channel::<[u64; N]>(CAP);
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CAP as u64);
+                for i in 0..n {
+                    let _ = tx.send(msg(i));
+                }
+                let t = Instant::now();
+                for _ in 0..n {
+                    black_box(rx.try_recv().ok());
+                }
+                total += t.elapsed();
+                left -= n;
+            }
+            total
+        })
+    });
+    g.bench_function(format!("seqcast/empty{suffix}"), |b| {
+        let (_tx, mut rx) = seqcast::channel::<[u64; N]>(CAP);
+        b.iter(|| black_box(rx.try_recv().is_err()))
+    });
+    g.bench_function(format!("tokio/empty{suffix}"), |b| {
+        let (_tx, mut rx) = tokio::sync::broadcast::channel::<[u64; N]>(CAP);
+        b.iter(|| black_box(rx.try_recv().is_err()))
+    });
 }
 
 /// One thread sends a message and receives it back.
