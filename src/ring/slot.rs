@@ -41,8 +41,9 @@
 //! block stands for two Relaxed 8-byte atomic accesses of those words (byte-wise ones if the
 //! hardware splits it further): exactly what the word loop does, so the argument above
 //! holds unchanged, and a torn pair is caught by the stamp check like a torn word. Issue #8:
-//! with 8-byte atomics a 256 B copy was 32 loads and 32 stores on each side; in an A/B run
-//! the pairs took the one-way p50 at 256 B from 1.69x to 1.31x the one-line limit.
+//! with 8-byte atomics a 256 B copy was 32 loads and 32 stores on each side; in two A/B
+//! batches the pairs took the one-way p50 at 256 B from 1.44x and 1.69x to 1.30x and 1.31x
+//! the one-line limit (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
 
 use crate::sync::{fence, AtomicU64, Ordering, Word};
 use core::mem::{size_of, MaybeUninit};
