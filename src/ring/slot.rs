@@ -373,7 +373,8 @@ impl<T: Copy> Payload<T> {
 
 // SAFETY: a `Slot` is shared between the publisher and subscribers. Its only interior
 // mutability is the stamp (an atomic) and the payload words, every access to which is an
-// atomic `Word` operation or an SSE pair standing for two; values of `T` cross threads by copy, hence `T: Send`.
+// atomic `Word` operation or an SSE pair standing for two; values of `T` cross threads by
+// copy, hence `T: Send`.
 unsafe impl<T: Copy + Send> Sync for Slot<T> {}
 // SAFETY: as above; owning a `Slot` owns at most one `T`, which is `Send`.
 unsafe impl<T: Copy + Send> Send for Slot<T> {}
