@@ -303,11 +303,11 @@ impl<T: Copy> Payload<T> {
         debug_assert!(i + 1 < Self::WORDS);
         let p = self.0.get().cast::<u64>().wrapping_add(i);
         let v;
-        // SAFETY: `i + 1 < WORDS`: the 16 bytes are inside the cell. The asm only reads them
-        // into a register. Under the memory model it stands for two Relaxed 8-byte atomic
-        // loads (or, if the hardware split them further, byte-wise atomic loads): what the
-        // word loop does. A torn value is discarded by the caller's stamp check, and no
-        // option lets the compiler move it across the caller's fences.
+        // The asm stands for two Relaxed 8-byte atomic loads (byte-wise ones if the hardware
+        // splits it): what the word loop does. A torn value is discarded by the caller's
+        // stamp check, and no asm option lets the compiler move it across the caller's fences.
+        // SAFETY: `i + 1 < WORDS`: the 16 bytes are inside the cell; the asm only reads them
+        // into a register, as an atomic access (above) that races with nothing non-atomic.
         unsafe {
             core::arch::asm!(
                 "movdqu {v}, xmmword ptr [{p}]",
@@ -325,9 +325,10 @@ impl<T: Copy> Payload<T> {
     fn store_pair(&self, i: usize, v: Pair) {
         debug_assert!(i + 1 < Self::WORDS);
         let p = self.0.get().cast::<u64>().wrapping_add(i);
+        // Under the memory model the store stands for two Relaxed 8-byte atomic stores (or
+        // byte-wise ones), as in `load_pair`.
         // SAFETY: `i + 1 < WORDS`: the 16 bytes are inside the cell, written only by the one
-        // writer of this slot (`Slot::write`). Under the memory model the store stands for
-        // two Relaxed 8-byte atomic stores (or byte-wise ones), as in `load_pair`.
+        // writer of this slot (`Slot::write`).
         unsafe {
             core::arch::asm!(
                 "movdqu xmmword ptr [{p}], {v}",
