@@ -348,7 +348,9 @@ pub enum PatternTryRecvError {
     /// No matching topic has a new message.
     Empty,
     /// The publisher of `topic` overwrote `missed` messages this subscriber had not read
-    /// (see [`TryRecvError::Lagged`]). Other topics are unaffected.
+    /// (see [`TryRecvError::Lagged`]), or the bus removed and forgot `topic` before this
+    /// subscriber found it (then `missed` is every message it had; see
+    /// [`PatternSubscriber`](crate::bus::PatternSubscriber)). Other topics are unaffected.
     Lagged {
         /// The topic that lapped this subscriber.
         topic: crate::bus::Topic,

@@ -823,7 +823,8 @@ fn pattern_reads_a_removed_topic_before_its_recreation() {
 #[test]
 fn pattern_reads_topics_created_and_removed_before_it_looked() {
     // The table remembers the last 32 removed topics: a pattern subscriber that did not poll
-    // while 40 topics came and went still reads the last 32 of them, whole.
+    // while 40 topics came and went still reads the last 32 of them, whole. Of the first 8
+    // it knows only the message count: those are reported lost, then closed.
     let bus = Bus::new();
     let mut sub = bus.subscribe_pattern::<u32>("burst.*").unwrap();
     for i in 0..40 {
@@ -842,13 +843,95 @@ fn pattern_reads_topics_created_and_removed_before_it_looked() {
     let closed = got
         .iter()
         .filter(|r| matches!(r, Err(PatternTryRecvError::Closed { .. })));
-    assert_eq!(closed.count(), 32);
+    assert_eq!(closed.count(), 40);
+    let lost: Vec<String> = got
+        .iter()
+        .filter_map(|r| match r {
+            Err(PatternTryRecvError::Lagged { topic, missed: 2 }) => Some(topic.to_string()),
+            _ => None,
+        })
+        .collect();
+    let forgotten: Vec<String> = (0..8).map(|i| format!("burst.t{i:02}")).collect();
+    assert_eq!(lost, forgotten);
     let mut expected: Vec<u32> = (8..40).flat_map(|i| [i, i + 100]).collect();
     let mut values_sorted = values.clone();
     values_sorted.sort_unstable();
     expected.sort_unstable();
     assert_eq!(values_sorted, expected);
+    assert_eq!(sub.stats().missed, 16);
+    assert_eq!(sub.stats().received, 64);
     assert!(sub.topics().is_empty());
+}
+
+#[test]
+fn pattern_reports_forgotten_topics_only_if_they_match_and_up_to_288_removals_back() {
+    // A subscriber under Disconnect that does not poll while 300 topics are removed: 40
+    // match (every 7th one, "job.*", `u64`), others do not match or carry another type.
+    let bus = Bus::builder().lag_policy(LagPolicy::Disconnect).build();
+    let mut sub = bus.subscribe_pattern::<u64>("job.*").unwrap();
+    let mut matching = Vec::new();
+    for i in 0..300u64 {
+        let name = match i % 3 {
+            _ if i % 7 == 0 => format!("job.n{i:03}"),
+            0 => format!("other.n{i:03}"),
+            _ => format!("job.bytes{i:03}"),
+        };
+        if name.starts_with("job.n") {
+            let tx = bus.publisher::<u64>(&name).unwrap();
+            for k in 0..i % 4 {
+                tx.send(k);
+            }
+            matching.push((i, name.clone()));
+        } else if name.starts_with("job.bytes") {
+            bus.publisher::<[u8; 8]>(&name).unwrap().send([1; 8]);
+        } else {
+            bus.publisher::<u64>(&name).unwrap().send(i);
+        }
+        assert!(bus.remove(&name).unwrap());
+    }
+    let got: Vec<String> = drain(&mut sub)
+        .into_iter()
+        .map(|r| match r {
+            Ok((t, v)) => format!("{t} {v}"),
+            Err(PatternTryRecvError::Lagged { topic, missed }) => {
+                format!("{topic} lagged {missed}")
+            }
+            Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
+            Err(e) => panic!("{e:?}"),
+        })
+        .collect();
+    // Removals 0..12 are more than 288 removals back: forgotten without a trace.
+    // Removals 12..268 are described: reported lost (a topic with no message is only
+    // closed; under Disconnect one with lost messages is dropped after the report).
+    // Removals 268..300 are remembered: read whole.
+    let mut want = Vec::new();
+    for (i, name) in &matching {
+        let sent = i % 4;
+        if *i < 12 {
+            continue;
+        }
+        if *i < 268 {
+            if sent > 0 {
+                want.push(format!("{name} lagged {sent}"));
+            } else {
+                want.push(format!("{name} closed"));
+            }
+        } else {
+            want.extend((0..sent).map(|k| format!("{name} {k}")));
+            want.push(format!("{name} closed"));
+        }
+    }
+    // Topics are polled round robin: compare each topic's own sequence.
+    let per_topic = |events: &[String]| {
+        let mut map = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for e in events {
+            let name = e.split(' ').next().unwrap().to_string();
+            map.entry(name).or_default().push(e.clone());
+        }
+        map
+    };
+    assert_eq!(per_topic(&got), per_topic(&want));
+    assert_eq!(got.len(), want.len());
 }
 
 #[test]

@@ -59,7 +59,8 @@
 //!   name creates a new topic with a fresh ring (of any type); old handles stay on the old,
 //!   closed one. The bus remembers the last 32 removed topics for pattern subscribers that
 //!   have not yet looked at them, so a removed ring's memory is freed once no handle holds it
-//!   and 32 more topics have been removed.
+//!   and 32 more topics have been removed. Of the 256 removals before those it keeps only
+//!   the name and message count, so that such a subscriber reports the messages lost.
 //!
 //! # Wildcard subscriptions
 //! [`Bus::subscribe_pattern`] returns a [`PatternSubscriber`] that reads every matching

@@ -18,14 +18,19 @@
 //! * Matching topics of another payload type are skipped (the type is part of a topic's
 //!   identity); [`skipped_topics`](PatternSubscriber::skipped_topics) lists them.
 //! * A removed topic is drained, reported once as `Closed { topic }`, and dropped. A topic
-//!   created *and* removed between two receive calls is still read (the table remembers
-//!   the last 32 removed topics), unless more than 32 topics were removed meanwhile.
+//!   created *and* removed between two receive calls is still read: the table remembers
+//!   the last 32 removed topics. If more than 32 topics were removed meanwhile, the table
+//!   may have forgotten it (and freed its ring); for the 256 removals before the last 32 it
+//!   still knows the name and how many messages were published, so the subscriber reports
+//!   them all as `Lagged { topic, missed }`, then `Closed { topic }`. Only a topic removed
+//!   more than 288 removals before the receive call that would have found it leaves no
+//!   trace, and is missed without a report.
 //! * Order holds per topic *name*: a topic re-created under a removed name is read only
 //!   after the removed one has been drained and reported `Closed`, so a `Lagged` or `Closed`
 //!   report always refers to the oldest instance of that name still being read. (A removed
 //!   topic never reports `Empty`, so the newer one waits at most one poll per message.)
 
-use super::table::{Listed, TopicCell};
+use super::table::{Forgotten, Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
 use crate::error::{PatternRecvError, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError};
 use crate::sync::{Arc, Backoff};
@@ -40,10 +45,49 @@ struct Source<T: Copy> {
     id: u64,
     /// This subscriber's own copy of the name (its refcount is not shared with others).
     topic: Topic,
-    rx: Subscriber<T>,
+    feed: Feed<T>,
     /// An older (removed) topic of the same name is still being drained: not polled until
     /// it is retired, so that items and reports of one name stay in order.
     behind: bool,
+}
+
+/// Where a source's messages come from.
+enum Feed<T: Copy> {
+    /// The topic's ring.
+    Live(Subscriber<T>),
+    /// A topic the table forgot before this subscriber joined it: its `unreported` messages
+    /// are reported lost in one `Lagged`, then the topic `Closed` (or, under
+    /// [`LagPolicy::Disconnect`], dropped after the `Lagged`, as a live topic would be).
+    Forgotten {
+        unreported: u64,
+        stats: SubscriberStats,
+    },
+}
+
+impl<T: Copy + Send + 'static> Feed<T> {
+    fn try_recv(&mut self, policy: LagPolicy) -> Result<T, TryRecvError> {
+        match self {
+            Feed::Live(rx) => rx.try_recv(),
+            Feed::Forgotten { unreported, stats } => {
+                if *unreported > 0 {
+                    stats.missed += *unreported;
+                    stats.lag_events += 1;
+                    Err(TryRecvError::Lagged(core::mem::take(unreported)))
+                } else if stats.lag_events > 0 && policy == LagPolicy::Disconnect {
+                    Err(TryRecvError::Detached)
+                } else {
+                    Err(TryRecvError::Closed)
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> SubscriberStats {
+        match self {
+            Feed::Live(rx) => rx.stats(),
+            Feed::Forgotten { stats, .. } => *stats,
+        }
+    }
 }
 
 /// Receives from every topic of payload type `T` whose name matches a pattern, including
@@ -57,7 +101,8 @@ struct Source<T: Copy> {
 ///
 /// Matching topics whose payload type is not `T` are skipped; see
 /// [`skipped_topics`](Self::skipped_topics). A topic created and removed between two receive
-/// calls is still read, unless more than 32 topics were removed in between.
+/// calls is still read, unless more than 32 topics were removed in between: then its
+/// messages may be reported lost instead (module docs).
 ///
 /// # Examples
 /// ```
@@ -106,7 +151,11 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         // Topics that exist now are joined at their next message.
         for listed in table.topics.values() {
             if let Some(cell) = sub.wanted(listed) {
-                sub.join(listed, cell.subscribe_now(policy));
+                sub.join(
+                    &listed.name,
+                    listed.created,
+                    Feed::Live(cell.subscribe_now(policy)),
+                );
             }
         }
         sub
@@ -121,15 +170,18 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         listed.cell::<T>().ok()
     }
 
-    fn join(&mut self, listed: &Listed, mut rx: Subscriber<T>) {
-        rx.set_lag_policy(self.policy);
-        // Joined in creation order per name (`rescan` lists removed topics first), so an
-        // existing source of this name is an older instance.
-        let behind = self.sources.iter().any(|s| s.topic == listed.name);
+    fn join(&mut self, name: &str, created: u64, mut feed: Feed<T>) {
+        if let Feed::Live(rx) = &mut feed {
+            rx.set_lag_policy(self.policy);
+        }
+        // Joined in creation order per name (`rescan` lists removed topics first, forgotten
+        // ones before remembered ones), so an existing source of this name is an older
+        // instance.
+        let behind = self.sources.iter().any(|s| s.topic.as_str() == name);
         self.sources.push(Source {
-            id: listed.created,
-            topic: Topic::new(&listed.name),
-            rx,
+            id: created,
+            topic: Topic::new(name),
+            feed,
             behind,
         });
     }
@@ -147,13 +199,28 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         let table = self.bus.table.load();
         let since = core::mem::replace(&mut self.scanned, table.generation);
         // Created after our last scan, so after we subscribed: read from the first message.
-        // Removed ones included: they were published to while we were subscribed.
+        // Removed ones included: they were published to while we were subscribed. Those the
+        // table forgot can only be reported lost.
+        for gone in table.forgotten.iter().filter(|g| g.created > since) {
+            if self.pattern.matches_valid(&gone.name) && gone.is::<T>() {
+                self.join_forgotten(gone);
+            }
+        }
         let created = table.removed.iter().chain(table.topics.values());
         for listed in created.filter(|l| l.created > since) {
             if let Some(cell) = self.wanted(listed) {
-                self.join(listed, cell.subscribe_from_start());
+                let feed = Feed::Live(cell.subscribe_from_start());
+                self.join(&listed.name, listed.created, feed);
             }
         }
+    }
+
+    fn join_forgotten(&mut self, gone: &Forgotten) {
+        let feed = Feed::Forgotten {
+            unreported: gone.published,
+            stats: SubscriberStats::default(),
+        };
+        self.join(&gone.name, gone.created, feed);
     }
 
     /// Drops source `i`, keeping its counters and the round-robin position.
@@ -167,7 +234,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         if let Some(newer) = self.sources.iter_mut().find(|s| s.topic == source.topic) {
             newer.behind = false;
         }
-        let stats = source.rx.stats();
+        let stats = source.feed.stats();
         self.retired.received += stats.received;
         self.retired.missed += stats.missed;
         self.retired.lag_events += stats.lag_events;
@@ -189,6 +256,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// polled; writes nothing shared.
     pub fn try_recv(&mut self) -> Result<(Topic, T), PatternTryRecvError> {
         self.refresh();
+        let policy = self.policy;
         'scan: loop {
             let n = self.sources.len();
             if n == 0 {
@@ -202,7 +270,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
                 if source.behind {
                     continue;
                 }
-                match source.rx.try_recv() {
+                match source.feed.try_recv(policy) {
                     Ok(value) => {
                         self.next = i + 1;
                         return Ok((source.topic.clone(), value));
@@ -296,7 +364,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     pub fn topic_stats(&self) -> Vec<(Topic, SubscriberStats)> {
         self.sources
             .iter()
-            .map(|s| (s.topic.clone(), s.rx.stats()))
+            .map(|s| (s.topic.clone(), s.feed.stats()))
             .collect()
     }
 
@@ -317,7 +385,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     pub fn stats(&self) -> SubscriberStats {
         let mut total = self.retired;
         for s in &self.sources {
-            let stats = s.rx.stats();
+            let stats = s.feed.stats();
             total.received += stats.received;
             total.missed += stats.missed;
             total.lag_events += stats.lag_events;
@@ -330,7 +398,9 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     pub fn set_lag_policy(&mut self, policy: LagPolicy) {
         self.policy = policy;
         for s in &mut self.sources {
-            s.rx.set_lag_policy(policy);
+            if let Feed::Live(rx) = &mut s.feed {
+                rx.set_lag_policy(policy);
+            }
         }
     }
 

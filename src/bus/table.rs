@@ -17,8 +17,11 @@
 //!   after its last scan.
 //! * `Table::removed`: the last [`REMEMBERED_REMOVALS`] removed topics (closed), so that a
 //!   pattern subscriber that did not look at the table between a topic's creation and its
-//!   removal still reads what was published on it. Older removals are forgotten (their rings
-//!   freed once no handle holds them).
+//!   removal still reads what was published on it. Older removals are forgotten: their rings
+//!   are freed once no handle holds them.
+//! * `Table::forgotten`: for the [`REMEMBERED_FORGOTTEN`] removals before those, only the
+//!   name, identity, payload type and message count ([`Forgotten`]), so that such a pattern
+//!   subscriber can at least report those messages lost. Removals older still leave no trace.
 //! * `TopicTable::generation`: the highest generation installed, raised (`fetch_max`) after
 //!   each install. Written only by creators and removers; pattern subscribers load it on
 //!   every receive and load the table only when it passed their last scan.
@@ -40,11 +43,14 @@ use super::Topic;
 use crate::error::BusError;
 use crate::sync::{Arc, AtomicU64, Ordering};
 use crate::{LagPolicy, SharedPublisher, Subscriber};
-use core::any::Any;
+use core::any::{Any, TypeId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How many removed topics a table remembers for pattern subscribers (module docs).
 pub(crate) const REMEMBERED_REMOVALS: usize = 32;
+
+/// How many forgotten removals a table still describes, after the remembered ones.
+pub(crate) const REMEMBERED_FORGOTTEN: usize = 256;
 
 /// One version of the topic table. Immutable once installed.
 #[derive(Clone, Default)]
@@ -56,6 +62,28 @@ pub(crate) struct Table {
     /// The last `REMEMBERED_REMOVALS` removed topics, oldest first. Closed (`remove` closes
     /// a topic right after installing the table that drops it).
     pub(crate) removed: VecDeque<Listed>,
+    /// The `REMEMBERED_FORGOTTEN` removals before those, oldest first.
+    pub(crate) forgotten: VecDeque<Forgotten>,
+}
+
+/// A removed topic the table no longer holds (its ring is freed once no handle holds it):
+/// what a pattern subscriber needs to report that it missed all of the topic's messages.
+#[derive(Clone)]
+pub(crate) struct Forgotten {
+    pub(crate) name: Topic,
+    /// As `Listed::created`.
+    pub(crate) created: u64,
+    /// `TypeId` of its `TopicCell<T>`.
+    payload: TypeId,
+    /// Messages published on it, all of them (it is closed).
+    pub(crate) published: u64,
+}
+
+impl Forgotten {
+    /// Whether the topic's payload type is `T`.
+    pub(crate) fn is<T: Copy + Send + 'static>(&self) -> bool {
+        self.payload == TypeId::of::<TopicCell<T>>()
+    }
 }
 
 /// A topic as a table lists it.
@@ -64,6 +92,20 @@ pub(crate) struct Listed {
     pub(crate) entry: Arc<Entry>,
     /// Generation of the table that first listed it: unique per creation.
     pub(crate) created: u64,
+}
+
+impl Listed {
+    /// What is left of this removed topic once the table forgets it. Closes it first
+    /// (`remove` closes it too; closing twice is harmless), so that the count is final.
+    fn forget(&self) -> Forgotten {
+        self.topic.close();
+        Forgotten {
+            name: self.name.clone(),
+            created: self.created,
+            payload: self.topic.as_any().type_id(),
+            published: self.published(),
+        }
+    }
 }
 
 impl core::ops::Deref for Listed {
@@ -286,7 +328,12 @@ impl TopicTable {
             generation = next.generation;
             if let Some(listed) = next.topics.remove(name) {
                 if next.removed.len() == REMEMBERED_REMOVALS {
-                    next.removed.pop_front();
+                    if let Some(old) = next.removed.pop_front() {
+                        if next.forgotten.len() == REMEMBERED_FORGOTTEN {
+                            next.forgotten.pop_front();
+                        }
+                        next.forgotten.push_back(old.forget());
+                    }
                 }
                 next.removed.push_back(listed);
             }

@@ -103,9 +103,12 @@ struct PSubM {
     closed_reported: Vec<usize>,
     stats: SubscriberStats,
     /// Topics created since this subscriber's last receive call: it joins them at the next
-    /// one, unless the table has forgotten them by then (removed, then more than
-    /// `REMEMBERED` other removals: documented).
+    /// one. If the table has forgotten them by then (removed, then more than `REMEMBERED`
+    /// other removals) it reports all their messages lost; after `FORGOTTEN` more removals
+    /// they leave no trace (documented).
     unscanned: Vec<usize>,
+    /// Topics joined after the table forgot them: nothing of theirs can be read.
+    forgotten: Vec<usize>,
 }
 
 impl PSubM {
@@ -128,6 +131,9 @@ struct Model {
 /// How many removed topics the table remembers for pattern subscribers that have not looked
 /// at it since they were created (`Bus` docs: "the last 32 removed topics").
 const REMEMBERED: u64 = 32;
+
+/// How many removals before those the table still describes (name and message count).
+const FORGOTTEN: u64 = 256;
 
 impl Model {
     fn publish(&mut self, id: usize) -> Option<u64> {
@@ -316,6 +322,7 @@ pub fn run(data: &[u8]) {
                         closed_reported: Vec::new(),
                         stats: SubscriberStats::default(),
                         unscanned: Vec::new(),
+                        forgotten: Vec::new(),
                     },
                 ));
             }
@@ -434,19 +441,30 @@ pub fn run(data: &[u8]) {
             polls += 1;
             assert!(polls < 10_000, "pattern subscriber never reaches Empty");
         }
+        // Every removed topic it reads was reported `Closed`: none went missing unreported.
+        for (id, t) in m.topics.iter().enumerate() {
+            if t.closed && t.wide && matches(pm.pattern, t.name) && pm.start.contains_key(&id) {
+                assert!(
+                    pm.closed_reported.contains(&id),
+                    "final drain: {:?} (topic id {id}) removed, never reported Closed",
+                    t.name
+                );
+            }
+        }
     }
 }
 
 /// One `try_recv` of a pattern subscriber, checked; returns `false` on `Empty`.
 fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: &str) -> bool {
-    // The receive call joins the topics created since the last one, except those the table
-    // no longer remembers: a documented loss, not reported to the pattern subscriber.
+    // The receive call joins the topics created since the last one. Those the table forgot
+    // are reported lost; those it no longer describes are a documented, unreported loss.
     for id in pm.unscanned.drain(..) {
-        if m.topics[id]
-            .removed_at
-            .is_some_and(|r| r + REMEMBERED < m.removals)
-        {
-            pm.start.remove(&id);
+        match m.topics[id].removed_at {
+            Some(r) if r + REMEMBERED + FORGOTTEN < m.removals => {
+                pm.start.remove(&id);
+            }
+            Some(r) if r + REMEMBERED < m.removals => pm.forgotten.push(id),
+            _ => {}
         }
     }
     let got = p.try_recv();
@@ -500,9 +518,15 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             let id = oldest_read(m, pm, topic.as_str())
                 .unwrap_or_else(|| panic!("{ctx}: Lagged {{ {topic:?} }} for no topic read"));
             let t = &m.topics[id];
+            // A forgotten topic's ring is gone: every message is lost.
+            let held = if pm.forgotten.contains(&id) {
+                0
+            } else {
+                t.window.len() as u64
+            };
             assert_eq!(
                 pm.cursor(id) + missed,
-                t.published - t.window.len() as u64,
+                t.published - held,
                 "{ctx}: inexact Lagged {{ {topic:?}, {missed} }} for topic id {id} (closed {}, \
                  published {}, window {}, cursor {}); real per-topic stats after the report: {:?}",
                 t.closed,
