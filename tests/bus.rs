@@ -777,6 +777,16 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
     assert_eq!(sub.stats().received, 2);
 }
 
+/// One `drain` result as text: `"topic value"`, `"topic lagged n"` or `"topic closed"`.
+fn describe<T: std::fmt::Display>(r: Result<(String, T), PatternTryRecvError>) -> String {
+    match r {
+        Ok((t, v)) => format!("{t} {v}"),
+        Err(PatternTryRecvError::Lagged { topic, missed }) => format!("{topic} lagged {missed}"),
+        Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
 #[test]
 fn pattern_reads_a_removed_topic_before_its_recreation() {
     // Both instances of `job.a` are unread when the subscriber looks: the removed one is
@@ -797,14 +807,7 @@ fn pattern_reads_a_removed_topic_before_its_recreation() {
     }
     let got: Vec<String> = drain(&mut sub)
         .into_iter()
-        .map(|r| match r {
-            Ok((t, v)) => format!("{t} {v}"),
-            Err(PatternTryRecvError::Lagged { topic, missed }) => {
-                format!("{topic} lagged {missed}")
-            }
-            Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
-            Err(e) => panic!("{e:?}"),
-        })
+        .map(describe)
         .filter(|e| e.starts_with("job.a"))
         .collect();
     // old: 0..5, holds 3 and 4; new: 10..16, holds 14 and 15.
@@ -889,17 +892,7 @@ fn pattern_reports_forgotten_topics_only_if_they_match_and_up_to_288_removals_ba
         }
         assert!(bus.remove(&name).unwrap());
     }
-    let got: Vec<String> = drain(&mut sub)
-        .into_iter()
-        .map(|r| match r {
-            Ok((t, v)) => format!("{t} {v}"),
-            Err(PatternTryRecvError::Lagged { topic, missed }) => {
-                format!("{topic} lagged {missed}")
-            }
-            Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
-            Err(e) => panic!("{e:?}"),
-        })
-        .collect();
+    let got: Vec<String> = drain(&mut sub).into_iter().map(describe).collect();
     // Removals 0..12 are more than 288 removals back: forgotten without a trace.
     // Removals 12..268 are described: reported lost (a topic with no message is only
     // closed; under Disconnect one with lost messages is dropped after the report).
