@@ -19,6 +19,8 @@
 //! | `layout-hint` | as `head` | as `head`, then `cursor = s + 1` in its own line; the reader reads slots below the last cursor it saw without looking at the cursor, and polls only the cursor when caught up (the Disruptor's batching, stamps still checked) |
 //! | `layout-eager` | as `head` | as `head`; the reader copies the payload *before* checking the stamp, so every line of the slot is requested at once |
 //! | `layout-eager-ordered` | as `head` | as `ordered`, with the eager reader: seqcast's recipe since issue #8 |
+//! | `layout-stamps` | stamps in an array of their own (8 per line), payloads packed at their size | as `eager` |
+//! | `layout-dense` | first word, slots packed back to back (stride `8 + size`, no line alignment) | as `eager-ordered` |
 //!
 //! `premark` keeps one slot fewer readable (a reader exactly a lap behind is told it lagged
 //! one message early), which is why it is an experiment here and not seqcast's protocol.
@@ -41,10 +43,12 @@ pub enum Variant {
     Hint,
     Eager,
     EagerOrdered,
+    Dense,
+    Stamps,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 12] = [
+    pub const ALL: [Variant; 14] = [
         Variant::Head,
         Variant::Ordered,
         Variant::Head128,
@@ -57,6 +61,8 @@ impl Variant {
         Variant::Hint,
         Variant::Eager,
         Variant::EagerOrdered,
+        Variant::Dense,
+        Variant::Stamps,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -72,6 +78,8 @@ impl Variant {
             Variant::Hint => "layout-hint",
             Variant::Eager => "layout-eager",
             Variant::EagerOrdered => "layout-eager-ordered",
+            Variant::Dense => "layout-dense",
+            Variant::Stamps => "layout-stamps",
         }
     }
 }
@@ -84,9 +92,11 @@ struct Ring {
     v: Variant,
     /// Payload words per message.
     words: usize,
-    /// Words per slot (a multiple of 8 or, for `Head128`, of 16).
+    /// Words per slot (a multiple of 8 or, for `Head128`, of 16; `words + 1` for `Dense`).
     stride: usize,
     mask: u64,
+    /// `Stamps` only: word index of the stamp array (after the payloads, line-aligned).
+    stamps_at: usize,
     data: Vec<Block>,
     closed: AtomicBool,
     final_head: AtomicU64,
@@ -105,14 +115,24 @@ impl Ring {
     fn new(v: Variant, words: usize, cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(2);
         let extra = usize::from(v == Variant::Split);
-        let line = if v == Variant::Head128 { 16 } else { 8 };
-        let stride = (words + 1 + extra).div_ceil(line) * line;
-        let blocks = (cap * stride).div_ceil(16);
+        let line = match v {
+            Variant::Head128 => 16,
+            Variant::Dense => 1,
+            _ => 8,
+        };
+        let stride = if v == Variant::Stamps {
+            words
+        } else {
+            (words + 1 + extra).div_ceil(line) * line
+        };
+        let stamps_at = (cap * stride).div_ceil(16) * 16;
+        let blocks = (stamps_at + if v == Variant::Stamps { cap } else { 0 }).div_ceil(16);
         Ring {
             v,
             words,
             stride,
             mask: cap as u64 - 1,
+            stamps_at,
             data: (0..blocks)
                 .map(|_| Block(std::array::from_fn(|_| AtomicU64::new(0))))
                 .collect(),
@@ -135,6 +155,9 @@ impl Ring {
     /// The stamp of the slot at `base`.
     #[inline(always)]
     fn stamp(&self, base: usize) -> &AtomicU64 {
+        if self.v == Variant::Stamps {
+            return self.at(self.stamps_at + base / self.stride);
+        }
         self.at(base + self.stamp_offset())
     }
 
@@ -142,7 +165,7 @@ impl Ring {
     #[inline(always)]
     fn first_word(&self) -> usize {
         match self.v {
-            Variant::Tail => 0,
+            Variant::Tail | Variant::Stamps => 0,
             _ => 1,
         }
     }
@@ -159,7 +182,7 @@ impl Ring {
     #[inline(always)]
     fn store_words<M: Stamped>(&self, base: usize, m: &M) {
         let first = self.first_word();
-        if matches!(self.v, Variant::Head | Variant::Eager) {
+        if matches!(self.v, Variant::Head | Variant::Eager | Variant::Stamps) {
             for i in 0..self.words {
                 self.at(base + first + i)
                     .store(m.word(i), Ordering::Relaxed);
@@ -167,8 +190,8 @@ impl Ring {
             return;
         }
         // Words outside the stamp's line first, then those sharing it, right before the stamp.
-        let line = self.stamp_offset() / 8;
-        let in_line = |i: usize| (first + i) / 8 == line;
+        let line = (base + self.stamp_offset()) / 8;
+        let in_line = |i: usize| (base + first + i) / 8 == line;
         for i in (0..self.words).filter(|&i| !in_line(i)) {
             self.at(base + first + i)
                 .store(m.word(i), Ordering::Relaxed);
@@ -279,7 +302,10 @@ impl<M: Stamped + Send> Rx<M> for LRx {
             }
         }
         let want = done(seq);
-        if matches!(r.v, Variant::Eager | Variant::EagerOrdered) {
+        if matches!(
+            r.v,
+            Variant::Eager | Variant::EagerOrdered | Variant::Dense | Variant::Stamps
+        ) {
             let a = r.stamp(base).load(Ordering::Acquire);
             let first = r.first_word();
             let m = M::from_words(|i| r.at(base + first + i).load(Ordering::Relaxed));
