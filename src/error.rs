@@ -33,8 +33,10 @@ impl std::error::Error for CapacityError {}
 pub enum TryRecvError {
     /// No new message yet.
     Empty,
-    /// The publisher overwrote this many messages before they were read. They are lost to this
-    /// subscriber; what happens next depends on its [`LagPolicy`](crate::LagPolicy).
+    /// The publisher lapped this subscriber, which skipped this many unread messages: the
+    /// overwritten ones and, under [`LagPolicy::SkipToNewest`](crate::LagPolicy::SkipToNewest),
+    /// the backlog it jumped over. They are lost to this subscriber; what happens next depends
+    /// on its [`LagPolicy`](crate::LagPolicy).
     Lagged(u64),
     /// Every publisher is gone and every message still readable has been read.
     Closed,
@@ -46,7 +48,7 @@ pub enum TryRecvError {
 /// Why [`Subscriber::recv`](crate::Subscriber::recv) returned no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecvError {
-    /// The publisher overwrote this many unread messages (see [`TryRecvError::Lagged`]).
+    /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
     /// Every publisher is gone and everything readable has been read.
     Closed,
@@ -59,7 +61,7 @@ pub enum RecvError {
 pub enum RecvTimeoutError {
     /// Nothing arrived in time.
     Timeout,
-    /// The publisher overwrote this many unread messages (see [`TryRecvError::Lagged`]).
+    /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
     /// Every publisher is gone and everything readable has been read.
     Closed,
@@ -70,7 +72,7 @@ pub enum RecvTimeoutError {
 fn lagged(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
     write!(
         f,
-        "subscriber lagged: {n} messages were overwritten before they were read"
+        "subscriber lagged: skipped {n} unread messages (overwritten, or jumped over)"
     )
 }
 
@@ -347,8 +349,8 @@ impl std::error::Error for BusError {
 pub enum PatternTryRecvError {
     /// No matching topic has a new message.
     Empty,
-    /// The publisher of `topic` overwrote `missed` messages this subscriber had not read
-    /// (see [`TryRecvError::Lagged`]), or the bus removed and forgot `topic` before this
+    /// The publisher of `topic` lapped this subscriber, which skipped `missed` unread
+    /// messages (see [`TryRecvError::Lagged`]), or the bus removed and forgot `topic` before this
     /// subscriber found it (then `missed` is every message it had; see
     /// [`PatternSubscriber`](crate::bus::PatternSubscriber)). Other topics are unaffected.
     Lagged {
@@ -406,7 +408,8 @@ pub enum PatternRecvTimeoutError {
 fn topic_lagged(f: &mut fmt::Formatter<'_>, topic: &crate::bus::Topic, n: u64) -> fmt::Result {
     write!(
         f,
-        "subscriber lagged on topic {topic:?}: {n} messages were overwritten before they were read"
+        "subscriber lagged on topic {topic:?}: skipped {n} unread messages (overwritten, or \
+         jumped over)"
     )
 }
 

@@ -7,7 +7,8 @@
 //!   never write shared memory.
 //! * **Lag is reported, never silent**: a subscriber the publisher has lapped gets
 //!   [`Lagged(n)`](error::TryRecvError::Lagged) with the exact number it missed, then resyncs
-//!   ([`LagPolicy::Skip`]) or is detached ([`LagPolicy::Disconnect`]).
+//!   to the oldest message still held ([`LagPolicy::Skip`]) or to the newest
+//!   ([`LagPolicy::SkipToNewest`]), or is detached ([`LagPolicy::Disconnect`]).
 //! * **No torn reads**: each slot is a seqlock whose payload is copied with atomic word
 //!   accesses, sound in the Rust memory model even for payloads with padding.
 //!

@@ -149,6 +149,67 @@ fn disconnect_policy_detaches_after_one_report() {
 }
 
 #[test]
+fn skip_to_newest_jumps_over_the_backlog_and_counts_it() {
+    let (mut tx, mut rx) = channel::<u64>(4);
+    rx.set_lag_policy(LagPolicy::SkipToNewest);
+    assert_eq!(rx.lag_policy(), LagPolicy::SkipToNewest);
+    let mut skip = rx.clone(); // clones keep the policy
+    skip.set_lag_policy(LagPolicy::Skip);
+    for i in 0..10 {
+        tx.send(i);
+    }
+    // Under Skip: 0..=5 overwritten, continues at the oldest still held (6).
+    assert_eq!(skip.try_recv(), Err(TryRecvError::Lagged(6)));
+    assert_eq!(skip.try_recv(), Ok(6));
+    // Under SkipToNewest: 6..=8 are still held but skipped too, and counted.
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(9)));
+    assert_eq!(rx.try_recv(), Ok(9));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert!(!rx.is_detached());
+    let s = rx.stats();
+    assert_eq!((s.received, s.missed, s.lag_events), (1, 9, 1));
+    assert_eq!(s.received + s.missed, tx.published());
+    // It carries on normally, and lags again the same way.
+    tx.send(10);
+    assert_eq!(rx.try_recv(), Ok(10));
+    for i in 11..20 {
+        tx.send(i);
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(8)));
+    assert_eq!(rx.recv(), Ok(19));
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn skip_to_newest_without_a_lap_reads_the_whole_backlog() {
+    let (mut tx, mut rx) = channel::<u64>(4);
+    rx.set_lag_policy(LagPolicy::SkipToNewest);
+    for i in 0..4 {
+        tx.send(i);
+    }
+    // A full ring is a backlog, not a lap: nothing is skipped.
+    let got: Vec<_> = rx.try_iter().collect();
+    assert_eq!(got, vec![Ok(0), Ok(1), Ok(2), Ok(3)]);
+}
+
+#[test]
+fn skip_to_newest_with_shared_publishers() {
+    let (tx, mut rx) = channel::<u64>(2);
+    let tx = tx.into_shared();
+    let tx2 = tx.clone();
+    rx.set_lag_policy(LagPolicy::SkipToNewest);
+    for i in 0..3 {
+        tx.send(i);
+        tx2.send(100 + i);
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(5)));
+    assert_eq!(rx.try_recv(), Ok(102));
+    drop((tx, tx2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
 fn disconnect_policy_without_lag_behaves_normally() {
     let (mut tx, mut rx) = channel::<u64>(4);
     rx.set_lag_policy(LagPolicy::Disconnect);

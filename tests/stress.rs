@@ -123,6 +123,7 @@ fn run_single(capacity: usize, messages: u64) {
         rxs.push(tx.subscribe());
     }
     rxs[4].set_lag_policy(LagPolicy::Disconnect);
+    rxs[3].set_lag_policy(LagPolicy::SkipToNewest);
     let barrier = Barrier::new(subs + 1);
     let results: Vec<Seen> = thread::scope(|s| {
         let handles: Vec<_> = rxs
@@ -168,6 +169,7 @@ fn run_shared(capacity: usize, producers: usize, messages: u64) {
     for _ in 1..subs {
         rxs.push(tx.subscribe());
     }
+    rxs[1].set_lag_policy(LagPolicy::SkipToNewest);
     let barrier = Barrier::new(subs + producers);
     let results: Vec<Seen> = thread::scope(|s| {
         let handles: Vec<_> = rxs

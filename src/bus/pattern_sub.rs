@@ -245,10 +245,12 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     ///
     /// * `Ok((topic, value))`: the next message of `topic`.
     /// * `Err(Empty)`: no matching topic has a new message.
-    /// * `Err(Lagged { topic, missed })`: `topic`'s publisher overwrote `missed` unread
-    ///   messages; under [`LagPolicy::Skip`] reading `topic` continues from its oldest
-    ///   message still held, under [`LagPolicy::Disconnect`] `topic` is dropped from this
-    ///   subscription (the others continue).
+    /// * `Err(Lagged { topic, missed })`: `topic`'s publisher lapped this subscriber, which
+    ///   skipped `missed` unread messages. Under [`LagPolicy::Skip`] reading `topic`
+    ///   continues from its oldest message still held, under [`LagPolicy::SkipToNewest`]
+    ///   from its newest (the skipped backlog counts in `missed`), and under
+    ///   [`LagPolicy::Disconnect`] `topic` is dropped from this subscription (the others
+    ///   continue).
     /// * `Err(Closed { topic })`: `topic` was removed and drained; it is dropped from the
     ///   subscription. Reported once.
     ///

@@ -13,8 +13,9 @@
 //! The reference model is the specification in its simplest form: the published values in a
 //! `VecDeque` holding only the last `capacity`, and per subscriber a cursor. A subscriber
 //! whose cursor `c` is below `published - capacity` gets `Lagged(published - capacity - c)`
-//! and continues at `published - capacity` (or is detached for good under
-//! `LagPolicy::Disconnect`); a closed, drained topic gives `Closed`.
+//! and continues at `published - capacity` (at `published - 1`, the newest message, under
+//! `LagPolicy::SkipToNewest`, with `n` counting the skipped backlog too; or is detached for
+//! good under `LagPolicy::Disconnect`); a closed, drained topic gives `Closed`.
 //!
 //! Any byte string is a valid input; no input may make the real topic panic.
 
@@ -83,10 +84,10 @@ pub fn decode(data: &[u8]) -> Program {
             13 => Op::RecvTimeoutZero(arg),
             14 => Op::SetPolicy(
                 arg,
-                if next().unwrap_or(0) & 1 == 0 {
-                    LagPolicy::Skip
-                } else {
-                    LagPolicy::Disconnect
+                match next().unwrap_or(0) % 3 {
+                    0 => LagPolicy::Skip,
+                    1 => LagPolicy::Disconnect,
+                    _ => LagPolicy::SkipToNewest,
                 },
             ),
             15 => Op::DropSub(arg),
@@ -153,8 +154,13 @@ impl<T: Copy> Model<T> {
         }
         let oldest = self.published - self.window.len() as u64;
         if s.cursor < oldest {
-            let n = oldest - s.cursor;
-            s.cursor = oldest;
+            let to = if s.policy == LagPolicy::SkipToNewest {
+                self.published - 1
+            } else {
+                oldest
+            };
+            let n = to - s.cursor;
+            s.cursor = to;
             s.stats.missed += n;
             s.stats.lag_events += 1;
             s.detached = s.policy == LagPolicy::Disconnect;
