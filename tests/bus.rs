@@ -732,6 +732,34 @@ fn pattern_reports_lag_per_topic() {
 }
 
 #[test]
+fn skip_to_newest_through_the_bus_and_a_pattern() {
+    let bus = Bus::builder()
+        .capacity(2)
+        .lag_policy(LagPolicy::SkipToNewest)
+        .build();
+    let mut rx = bus.subscribe::<u8>("y.a").unwrap();
+    let mut sub = bus.subscribe_pattern::<u8>("y.*").unwrap();
+    assert_eq!(
+        (rx.lag_policy(), sub.lag_policy()),
+        (LagPolicy::SkipToNewest, LagPolicy::SkipToNewest)
+    );
+    let tx = bus.publisher::<u8>("y.a").unwrap();
+    for i in 0..6 {
+        tx.send(i);
+    }
+    // 0..=3 overwritten, 4 still held but not the newest: all five skipped.
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(5)));
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert!(matches!(
+        sub.try_recv(),
+        Err(PatternTryRecvError::Lagged { ref topic, missed: 5 }) if topic == "y.a"
+    ));
+    assert_eq!(sub.try_recv().unwrap().1, 5);
+    assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
+    assert_eq!(sub.topics().len(), 1, "the topic stays joined");
+}
+
+#[test]
 fn pattern_disconnect_policy_drops_only_the_lagging_topic() {
     let bus = Bus::builder()
         .capacity(2)

@@ -32,7 +32,7 @@ seqcast compare: one-way latency and fan-out throughput against the hardware lim
 
 usage: cargo bench --bench compare -- [options]
   --runs LIST         limit,latency,throughput (default: all three)
-  --libs LIST         seqcast,tokio,crossbeam,bus,disruptor (default: all)
+  --libs LIST         seqcast,seqcast-newest,tokio,crossbeam,bus,disruptor (default: all)
   --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
                       that get a core each, at least 1)
   --share             also run subscriber counts that must share cores (labelled 'shared')

@@ -56,6 +56,8 @@ pub trait Rx<M>: Send {
 pub enum Lib {
     Limit,
     Seqcast,
+    /// seqcast with every subscriber on `LagPolicy::SkipToNewest` (throughput runs only).
+    SeqcastNewest,
     Tokio,
     Crossbeam,
     Bus,
@@ -65,8 +67,9 @@ pub enum Lib {
 }
 
 impl Lib {
-    pub const PEERS: [Lib; 5] = [
+    pub const PEERS: [Lib; 6] = [
         Lib::Seqcast,
+        Lib::SeqcastNewest,
         Lib::Tokio,
         Lib::Crossbeam,
         Lib::Bus,
@@ -86,6 +89,7 @@ impl Lib {
         match self {
             Lib::Limit => "limit",
             Lib::Seqcast => "seqcast",
+            Lib::SeqcastNewest => "seqcast-newest",
             Lib::Tokio => "tokio-broadcast",
             Lib::Crossbeam => "crossbeam-channel",
             Lib::Bus => "bus",
@@ -97,6 +101,7 @@ impl Lib {
         Some(match s {
             "limit" => Lib::Limit,
             "seqcast" => Lib::Seqcast,
+            "seqcast-newest" => Lib::SeqcastNewest,
             "tokio" | "tokio-broadcast" => Lib::Tokio,
             "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
             "bus" => Lib::Bus,
@@ -108,7 +113,12 @@ impl Lib {
     pub fn lossy(self) -> bool {
         matches!(
             self,
-            Lib::Seqcast | Lib::Tokio | Lib::Crossbeam | Lib::Limit | Lib::Layout(_)
+            Lib::Seqcast
+                | Lib::SeqcastNewest
+                | Lib::Tokio
+                | Lib::Crossbeam
+                | Lib::Limit
+                | Lib::Layout(_)
         )
     }
 }
@@ -131,10 +141,15 @@ where
                 .collect();
             go.visit(LimitTx { line }, rxs)
         }
-        Lib::Seqcast => {
+        Lib::Seqcast | Lib::SeqcastNewest => {
             let (tx, rx0) = seqcast::channel::<M>(cap);
             let mut rxs: Vec<_> = (1..n).map(|_| tx.subscribe()).collect();
             rxs.insert(0, rx0);
+            if lib == Lib::SeqcastNewest {
+                for rx in &mut rxs {
+                    rx.set_lag_policy(seqcast::LagPolicy::SkipToNewest);
+                }
+            }
             go.visit(tx, rxs)
         }
         Lib::Tokio => {

@@ -6,13 +6,14 @@ use super::stats::{LatSeries, TpSeries, CURVE};
 use plotters::prelude::*;
 use std::path::Path;
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 7] = [
     RGBColor(0, 0, 0),       // limit
     RGBColor(214, 39, 40),   // seqcast
     RGBColor(31, 119, 180),  // tokio
     RGBColor(44, 160, 44),   // crossbeam
     RGBColor(148, 103, 189), // bus
     RGBColor(255, 127, 14),  // disruptor
+    RGBColor(140, 86, 75),   // seqcast-newest
 ];
 
 fn color(lib: Lib) -> RGBColor {
@@ -23,6 +24,7 @@ fn color(lib: Lib) -> RGBColor {
         Lib::Crossbeam => 3,
         Lib::Bus => 4,
         Lib::Disruptor => 5,
+        Lib::SeqcastNewest => 6,
         Lib::Layout(_) => 0,
     }]
 }

@@ -57,7 +57,10 @@ const NOTES: &[&str] = &[
      busy-poll without a pause instruction; the publisher spins until each message's intended \
      send time and stamps it with that time (no coordinated omission). With rdtscp (the \
      default clock) a receive time is read only after the payload loads have completed.",
-    "seqcast: Publisher::send / Subscriber::try_recv spin; lossy: a lapped reader gets Lagged(n).",
+    "seqcast: Publisher::send / Subscriber::try_recv spin; lossy: a lapped reader gets Lagged(n) \
+     and continues from the oldest message still held (LagPolicy::Skip, the default).",
+    "seqcast-newest: seqcast with LagPolicy::SkipToNewest (a lapped reader continues from the \
+     newest message); throughput runs only, since a paced latency run never laps a reader.",
     "tokio-broadcast: tokio::sync::broadcast without a runtime (Receiver::try_recv spin); lossy \
      (Lagged(n)); send takes the channel's tail mutex.",
     "crossbeam-channel: one bounded(capacity) channel per subscriber, the publisher try_sends \
@@ -241,22 +244,25 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
                     .join(" ")
             );
         }
-        let seq = |n: usize| {
+        let useful = |lib: Lib, n: usize| {
             tp.iter()
-                .find(|s| s.lib == Lib::Seqcast && s.payload == p && s.subs == n)
+                .find(|s| s.lib == lib && s.payload == p && s.subs == n)
                 .map(|s| s.useful())
         };
         for s in tp
             .iter()
             .filter(|s| s.payload == p && s.lib == Lib::Disruptor)
         {
-            if let Some(u) = seq(s.subs) {
-                let _ = writeln!(
-                    t,
-                    "seqcast useful throughput / disruptor's, {} subscriber(s): {}",
-                    s.subs,
-                    ratio(u / s.useful())
-                );
+            for lib in [Lib::Seqcast, Lib::SeqcastNewest] {
+                if let Some(u) = useful(lib, s.subs) {
+                    let _ = writeln!(
+                        t,
+                        "{} useful throughput / disruptor's, {} subscriber(s): {}",
+                        lib.name(),
+                        s.subs,
+                        ratio(u / s.useful())
+                    );
+                }
             }
         }
     }
