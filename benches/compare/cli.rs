@@ -38,7 +38,7 @@ usage: cargo bench --bench compare -- [options]
   --share             also run subscriber counts that must share cores (labelled 'shared')
   --payloads LIST     latency payload sizes in bytes, of 8,56,64,256 (default: 8,64,256;
                       56 B is the largest payload that shares one line with seqcast's stamp)
-  --tp-payloads LIST  throughput payload sizes in bytes, of 8,56,64,256 (default: 56,64)
+  --tp-payloads LIST  throughput payload sizes in bytes, of 8,56,64,256 (default: 56,64,256)
   --rounds N          rounds; each round runs every library once, interleaved (default: 7)
   --messages N        messages per latency run (default: 150000)
   --interval-ns N     latency send interval in ns (default: 2000, i.e. 500k msgs/s)
@@ -87,7 +87,7 @@ pub fn parse() -> Opts {
         libs: Lib::PEERS.to_vec(),
         subs: None,
         payloads: vec![8, 64, 256],
-        tp_payloads: vec![56, 64],
+        tp_payloads: vec![56, 64, 256],
         rounds: 7,
         messages: 150_000,
         tp_messages: 2_000_000,

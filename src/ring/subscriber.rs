@@ -27,9 +27,9 @@ pub enum LagPolicy {
     ///
     /// It also lets a reader that is only a little slower than the publisher recover. Under
     /// `Skip` it resumes at the slot the publisher overwrites next, so it races the writer
-    /// for those lines and is lapped again at once. In issue #8's bench, 256 B flat out on
-    /// two vCPUs, the one reader delivered 2.1–2.3 M msg/s (83–85% lost) under `Skip` and
-    /// 29.3–29.9 M msg/s (16–17% lost) here.
+    /// for those lines and is lapped again at once. In issue #8's bench (256 B flat out, two
+    /// vCPUs), one reader delivered about 2–5 M msg/s under `Skip`, losing 76–85%, and
+    /// 25–30 M msg/s here, losing 16–23% (`bench-results/2vcpu-epyc/skip-to-newest.txt`).
     ///
     /// ```
     /// use seqcast::{LagPolicy, TryRecvError};
