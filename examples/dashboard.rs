@@ -1,6 +1,11 @@
 //! Real-time dashboards: a metrics producer publishes on `metrics.<name>` topics; dashboards
 //! subscribe with the pattern `metrics.>` and may join late, starting from "now" (no
-//! backlog). A deliberately slow dashboard shows lag being reported per topic, not hidden.
+//! backlog). Two deliberately slow wallboards show lag being reported per topic, not hidden,
+//! and what the lag policy changes: under `LagPolicy::Skip` a lapped wallboard resumes at the
+//! oldest sample still held, under `LagPolicy::SkipToNewest` at the newest. Both then read on
+//! in order until the next lap, so the second shows samples about half as old (the median age
+//! is printed at the end); a display that wants only the latest value would also drain what
+//! is queued before each redraw.
 //!
 //! Run with `cargo run --example dashboard`.
 
@@ -10,12 +15,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy)]
 struct Sample {
     seq: u64,
     value: f64,
+    taken: Instant,
 }
 
 const METRICS: [&str; 4] = ["cpu", "memory", "disk_io", "requests"];
@@ -24,15 +30,19 @@ fn dashboard(
     bus: &Bus,
     name: &'static str,
     delay: Duration,
+    policy: LagPolicy,
     stop: Arc<AtomicBool>,
 ) -> thread::JoinHandle<()> {
     let mut metrics = bus
         .subscribe_pattern::<Sample>("metrics.>")
         .expect("valid pattern");
+    metrics.set_lag_policy(policy);
     println!("[{name}] connected, reading {:?}", metrics.topics());
     thread::spawn(move || {
         // per topic: (first seq seen, samples, missed)
         let mut seen: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        // How old each sample was when shown.
+        let mut ages = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             match metrics.recv_timeout(Duration::from_millis(20)) {
                 Ok((topic, sample)) => {
@@ -44,6 +54,7 @@ fn dashboard(
                         );
                     }
                     entry.1 += 1;
+                    ages.push(sample.taken.elapsed());
                     thread::sleep(delay);
                 }
                 Err(PatternRecvTimeoutError::Lagged { topic, missed }) => {
@@ -58,6 +69,13 @@ fn dashboard(
         for (topic, (_, samples, missed)) in seen {
             println!("[{name}] {topic:<16} {samples:>4} samples shown, {missed:>4} missed");
         }
+        ages.sort_unstable();
+        if let Some(&median) = ages.get(ages.len() / 2) {
+            println!(
+                "[{name}] ({policy:?}) median age of a sample when shown: {:.1} ms",
+                median.as_secs_f64() * 1e3
+            );
+        }
     })
 }
 
@@ -71,7 +89,7 @@ fn main() {
 
     // The admin dashboard connects before any metric exists: it picks up each metric topic
     // as the producer creates it, from its first sample.
-    let admin = dashboard(&bus, "admin", Duration::ZERO, stop.clone());
+    let admin = dashboard(&bus, "admin", Duration::ZERO, LagPolicy::Skip, stop.clone());
 
     let producer = {
         let (bus, stop) = (bus.clone(), stop.clone());
@@ -84,7 +102,11 @@ fn main() {
             while !stop.load(Ordering::Relaxed) {
                 for (i, p) in publishers.iter().enumerate() {
                     let value = ((seq * 37 + i as u64 * 11) % 1000) as f64 / 10.0;
-                    p.send(Sample { seq, value });
+                    p.send(Sample {
+                        seq,
+                        value,
+                        taken: Instant::now(),
+                    });
                 }
                 seq += 1;
                 thread::sleep(Duration::from_millis(2));
@@ -94,9 +116,18 @@ fn main() {
 
     // The ops dashboard joins late: it starts from the next sample, no replay.
     thread::sleep(Duration::from_millis(300));
-    let ops = dashboard(&bus, "ops", Duration::ZERO, stop.clone());
-    // The wallboard redraws slowly and falls behind: it is told exactly what it missed.
-    let wall = dashboard(&bus, "wallboard", Duration::from_millis(5), stop.clone());
+    let ops = dashboard(&bus, "ops", Duration::ZERO, LagPolicy::Skip, stop.clone());
+    // Two wallboards redraw slowly and fall behind: each is told exactly what it missed. The
+    // first resumes at the oldest sample still held after each lap, the second at the newest.
+    let slow = Duration::from_millis(5);
+    let wall = dashboard(&bus, "wallboard", slow, LagPolicy::Skip, stop.clone());
+    let live = dashboard(
+        &bus,
+        "wallboard-live",
+        slow,
+        LagPolicy::SkipToNewest,
+        stop.clone(),
+    );
 
     thread::sleep(Duration::from_millis(700));
     println!("\ntopics after one second:");
@@ -112,7 +143,7 @@ fn main() {
     println!();
     stop.store(true, Ordering::Relaxed);
     producer.join().unwrap();
-    for d in [admin, ops, wall] {
+    for d in [admin, ops, wall, live] {
         d.join().unwrap();
     }
 }
