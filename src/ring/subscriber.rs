@@ -32,7 +32,8 @@ pub enum LagPolicy {
     /// 25–30 M msg/s here, losing 16–23% (`bench-results/2vcpu-epyc/skip-to-newest.txt`).
     ///
     /// ```
-    /// use seqcast::{LagPolicy, TryRecvError};
+    /// use seqcast::error::TryRecvError;
+    /// use seqcast::LagPolicy;
     ///
     /// let (mut tx, mut rx) = seqcast::channel::<u64>(4);
     /// rx.set_lag_policy(LagPolicy::SkipToNewest);
