@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 pub enum LagPolicy {
     /// Report `Lagged(n)` with the exact number of messages missed, then continue from the
     /// oldest message still in the ring. The default, as in `tokio::sync::broadcast`.
+    ///
+    /// The oldest message is the one the publisher overwrites next: a reader that cannot keep
+    /// up with a publisher sending flat out is lapped again almost at once, and can lose far
+    /// more than its shortfall (see [`SkipToNewest`](Self::SkipToNewest)).
     #[default]
     Skip,
     /// Report `Lagged(n)` once, then detach: every later receive returns `Detached`, an error
