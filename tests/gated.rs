@@ -2,7 +2,7 @@
 //! eviction of a stalled one, multi-producer gating, and position reporting.
 
 use seqcast::error::{SendTimeoutError, TryRecvError, TrySendError};
-use seqcast::{channel, GateConfig, OnEvict};
+use seqcast::{channel, GateConfig, LagPolicy, OnEvict};
 use std::thread;
 use std::time::Duration;
 
@@ -116,6 +116,30 @@ fn an_evicted_subscriber_can_carry_on_lossy() {
     let st = rx.stats();
     assert_eq!(st.received + st.missed, 20);
     assert!(rx.is_evicted());
+}
+
+#[test]
+fn an_evicted_lossy_subscriber_keeps_skip_to_newest_and_drops_disconnect() {
+    let (mut tx, _lossy) = channel::<u64>(4);
+    let cfg = GateConfig::new()
+        .evict_after(Some(Duration::from_millis(20)))
+        .on_evict(OnEvict::Lossy);
+    let mut newest = tx.subscribe_gated_with(cfg.clone());
+    newest.set_lag_policy(LagPolicy::SkipToNewest);
+    let mut disconnect = tx.subscribe_gated_with(cfg);
+    disconnect.set_lag_policy(LagPolicy::Disconnect);
+    for i in 0..20 {
+        tx.send(i);
+    }
+    // Evicted while 1..20 were sent; the newest message is 19.
+    assert_eq!(newest.try_recv(), Err(TryRecvError::Lagged(19)));
+    assert_eq!(newest.try_recv(), Ok(19));
+    assert_eq!(newest.lag_policy(), LagPolicy::SkipToNewest);
+    // Disconnect would contradict "carry on": it becomes Skip (16..20 still held).
+    assert_eq!(disconnect.try_recv(), Err(TryRecvError::Lagged(16)));
+    assert_eq!(disconnect.try_recv(), Ok(16));
+    assert_eq!(disconnect.lag_policy(), LagPolicy::Skip);
+    assert!(!disconnect.is_detached());
 }
 
 #[test]

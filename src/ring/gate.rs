@@ -54,8 +54,9 @@ pub enum OnEvict {
     /// Every later receive returns `Detached` (like `LagPolicy::Disconnect`). The default.
     #[default]
     Detach,
-    /// It carries on as an ordinary lossy subscriber (`LagPolicy::Skip`): it reads what is
-    /// still in the ring and gets `Lagged(n)` for what was overwritten.
+    /// It carries on as an ordinary lossy subscriber: it reads what is still in the ring and
+    /// gets `Lagged(n)` for what was overwritten, then follows its lag policy (`Skip` if the
+    /// policy was `Disconnect`; `SkipToNewest` is kept).
     Lossy,
 }
 

@@ -189,7 +189,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         self.evicted = true;
         match gate.on_evict {
             OnEvict::Detach => self.detached = true,
-            OnEvict::Lossy => self.policy = LagPolicy::Skip,
+            // Lossy means "carry on": a `Disconnect` policy becomes `Skip`, the others stay.
+            OnEvict::Lossy if self.policy == LagPolicy::Disconnect => self.policy = LagPolicy::Skip,
+            OnEvict::Lossy => {}
         }
     }
 
