@@ -256,8 +256,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         let head = self.ring.head();
         let mut to = resync(self.cursor, stamp, head, cap);
         if self.policy == LagPolicy::SkipToNewest {
-            // Message `head - 1` is the newest claimed; `resync` already moved past
-            // `cursor`, so this only ever moves further forward.
+            // Message `head - 1` is the newest published (with shared publishers: claimed,
+            // so it may still be in progress; we then wait for it). `resync` already moved
+            // past `cursor`, so this only ever moves further forward.
             to = to.max(head.saturating_sub(1));
         }
         let n = to - self.cursor;
