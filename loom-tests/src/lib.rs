@@ -126,6 +126,34 @@ pub fn drain(rx: &mut seqcast::Subscriber<u64>) -> Seen {
 }
 
 /// Like [`drain`], continuing from what [`poll`] already saw.
+/// What [`lag_race`] returns: the racing subscriber's view, its final counters, and a clone
+/// made before the race that has not read anything yet.
+#[cfg(seqcast_loom)]
+pub type Race = (Seen, seqcast::SubscriberStats, seqcast::Subscriber<u64>);
+
+/// The lag-policy race: a single publisher sends messages 0, 1, 2 into a 2-slot ring while a
+/// subscriber on `policy` drains it (lapped or not, depending on the interleaving). Returns
+/// once both are done. The messages sent are `[(0, 0), (0, 1), (0, 2)]` (see [`encode`]).
+#[cfg(seqcast_loom)]
+pub fn lag_race(policy: seqcast::LagPolicy) -> Race {
+    use loom::thread;
+    let (mut tx, mut rx) = seqcast::channel::<u64>(2);
+    rx.set_lag_policy(policy);
+    let late = rx.clone();
+    let publisher = thread::spawn(move || {
+        for s in 0..3 {
+            tx.send(encode(0, s));
+        }
+    });
+    let racer = thread::spawn(move || {
+        let seen = drain(&mut rx);
+        (seen, rx.stats())
+    });
+    publisher.join().unwrap();
+    let (seen, stats) = racer.join().unwrap();
+    (seen, stats, late)
+}
+
 #[cfg(seqcast_loom)]
 pub fn finish(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen) {
     use seqcast::error::TryRecvError;

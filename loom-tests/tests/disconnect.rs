@@ -3,31 +3,17 @@
 //! lapped reads everything and sees `Closed`.
 #![cfg(seqcast_loom)]
 
-use loom::thread;
-use loom_tests::{check, drain, encode};
+use loom_tests::{check, lag_race};
 use seqcast::error::TryRecvError;
 use seqcast::LagPolicy;
 
-const CAP: usize = 2;
+/// The ring's capacity in `lag_race`.
+const CAP: u64 = 2;
 
 fn disconnect() {
-    let (mut tx, mut rx) = seqcast::channel::<u64>(CAP);
-    rx.set_lag_policy(LagPolicy::Disconnect);
-    let mut late = rx.clone();
-    let publisher = thread::spawn(move || {
-        for s in 0..3 {
-            tx.send(encode(0, s));
-        }
-    });
-    // Concurrent subscriber: lapped or not, depending on the interleaving.
-    let racer = thread::spawn(move || {
-        let seen = drain(&mut rx);
-        (seen, rx.stats())
-    });
-    publisher.join().unwrap();
-    let (seen, stats) = racer.join().unwrap();
+    let (seen, stats, mut late) = lag_race(LagPolicy::Disconnect);
     let sent = [(0, 0), (0, 1), (0, 2)];
-    seen.check_against(&sent, 0, CAP as u64);
+    seen.check_against(&sent, 0, CAP);
     if seen.detached {
         assert_eq!(
             seen.lags,

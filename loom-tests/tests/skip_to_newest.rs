@@ -4,29 +4,12 @@
 //! (nothing skipped without being counted), and the last message is always delivered.
 #![cfg(seqcast_loom)]
 
-use loom::thread;
-use loom_tests::{check, drain, encode};
+use loom_tests::{check, encode, lag_race};
 use seqcast::error::TryRecvError;
 use seqcast::LagPolicy;
 
-const CAP: usize = 2;
-
 fn skip_to_newest() {
-    let (mut tx, mut rx) = seqcast::channel::<u64>(CAP);
-    rx.set_lag_policy(LagPolicy::SkipToNewest);
-    let mut late = rx.clone();
-    let publisher = thread::spawn(move || {
-        for s in 0..3 {
-            tx.send(encode(0, s));
-        }
-    });
-    // Concurrent subscriber: lapped or not, depending on the interleaving.
-    let racer = thread::spawn(move || {
-        let seen = drain(&mut rx);
-        (seen, rx.stats())
-    });
-    publisher.join().unwrap();
-    let (seen, stats) = racer.join().unwrap();
+    let (seen, stats, mut late) = lag_race(LagPolicy::SkipToNewest);
     let sent = [(0, 0), (0, 1), (0, 2)];
     // Only the newest message is sure to be delivered: the backlog may be skipped.
     seen.check_against(&sent, 0, 1);
