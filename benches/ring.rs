@@ -1,6 +1,6 @@
-//! Criterion micro-benchmarks of the ring's operations, each beside
-//! `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`, and for `try_recv`
-//! also 64 and 256 bytes.
+//! Criterion micro-benchmarks of the ring's operations and of a `Bus` topic lookup, each
+//! beside `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`, and for
+//! `try_recv` also 64 and 256 bytes.
 //!
 //! `cargo bench --bench ring` (about two minutes on 2 cores). The `base` group measures
 //! the harness's own overhead: subtract it mentally from the figures it applies to.
@@ -232,9 +232,68 @@ fn shared_send(c: &mut Criterion) {
     g.finish();
 }
 
+/// The Go-style topic table a `Bus` replaces, built on tokio: a `RwLock`ed map from name to
+/// `broadcast::Sender`, looked up under the read lock and cloned (what `bus.publisher` gives).
+type TokioTable = std::sync::RwLock<std::collections::HashMap<String, TokioSender>>;
+type TokioSender = tokio::sync::broadcast::Sender<u64>;
+
+/// The names of a table of `n` topics; the one looked up is the first.
+fn topic_names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("prices.r{i:02}.spot")).collect()
+}
+
+/// Looking up an existing topic by name, with 1 and 100 topics in the table, from one thread
+/// and from two at once (time per lookup as seen by each thread; compare with
+/// `base/2_threads_barrier`). seqcast: `Bus::publisher` (one atomic load of the table, a map
+/// lookup, a type check, a `SharedPublisher` clone). tokio: `RwLock::read`, a map lookup and
+/// a `Sender` clone. Both handles are dropped inside the loop.
+fn bus_lookup(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bus_lookup");
+    for topics in [1, 100] {
+        let names = topic_names(topics);
+        let bus = seqcast::Bus::new();
+        for name in &names {
+            bus.publisher::<u64>(name).unwrap();
+        }
+        let table: TokioTable = std::sync::RwLock::new(
+            names
+                .iter()
+                .map(|n| (n.clone(), tokio::sync::broadcast::channel(CAP).0))
+                .collect(),
+        );
+        let name = names[0].as_str();
+        let seqcast_lookup = || black_box(bus.publisher::<u64>(black_box(name)).unwrap());
+        let tokio_lookup =
+            || black_box(table.read().unwrap().get(black_box(name)).unwrap().clone());
+        g.bench_function(format!("seqcast/{topics}_topics"), |b| {
+            b.iter(seqcast_lookup)
+        });
+        g.bench_function(format!("tokio/{topics}_topics"), |b| b.iter(tokio_lookup));
+        g.bench_function(format!("seqcast/{topics}_topics_2_threads"), |b| {
+            b.iter_custom(|iters| {
+                parallel(2, iters, |n| {
+                    for _ in 0..n {
+                        seqcast_lookup();
+                    }
+                })
+            })
+        });
+        g.bench_function(format!("tokio/{topics}_topics_2_threads"), |b| {
+            b.iter_custom(|iters| {
+                parallel(2, iters, |n| {
+                    for _ in 0..n {
+                        tokio_lookup();
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = base, send, try_recv, send_recv, shared_send
+    targets = base, send, try_recv, send_recv, shared_send, bus_lookup
 }
 criterion_main!(benches);
