@@ -153,7 +153,12 @@ fn skip_to_newest_jumps_over_the_backlog_and_counts_it() {
     let (mut tx, mut rx) = channel::<u64>(4);
     rx.set_lag_policy(LagPolicy::SkipToNewest);
     assert_eq!(rx.lag_policy(), LagPolicy::SkipToNewest);
-    let mut skip = rx.clone(); // clones keep the policy
+    let mut skip = rx.clone();
+    assert_eq!(
+        skip.lag_policy(),
+        LagPolicy::SkipToNewest,
+        "clones keep the policy"
+    );
     skip.set_lag_policy(LagPolicy::Skip);
     for i in 0..10 {
         tx.send(i);
