@@ -214,7 +214,7 @@ fn shared_send(c: &mut Criterion) {
         b.iter_custom(|iters| {
             parallel(2, iters, |n| {
                 for i in 0..n {
-                    black_box(tx.send(i));
+                    let _ = black_box(tx.send(i));
                 }
             })
         })

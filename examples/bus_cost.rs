@@ -68,7 +68,7 @@ fn main() {
             "send via a Bus SharedPublisher<u64>                   ",
             Box::new(|| {
                 ns_per_op(|i| {
-                    black_box(via_bus.send(black_box(i)));
+                    let _ = black_box(via_bus.send(black_box(i)));
                 })
             }),
         ),
@@ -76,7 +76,7 @@ fn main() {
             "send via a bare channel SharedPublisher<u64>          ",
             Box::new(|| {
                 ns_per_op(|i| {
-                    black_box(shared.send(black_box(i)));
+                    let _ = black_box(shared.send(black_box(i)));
                 })
             }),
         ),

@@ -106,7 +106,8 @@ fn main() {
                         seq,
                         value,
                         taken: Instant::now(),
-                    });
+                    })
+                    .expect("topic is live");
                 }
                 seq += 1;
                 thread::sleep(Duration::from_millis(2));

@@ -83,7 +83,7 @@ fn service(mut step: impl FnMut() -> bool + Send + 'static) -> thread::JoinHandl
     })
 }
 
-fn main() -> Result<(), seqcast::error::BusError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bus = Bus::new();
     let mut services = Vec::new();
 
@@ -189,7 +189,7 @@ fn main() -> Result<(), seqcast::error::BusError> {
         customer: 42,
         items,
         total_cents,
-    });
+    })?;
     step("Step 1, customer places order", "order.created");
 
     let payments = bus.publisher::<PaymentCompleted>("payment.completed")?;
@@ -197,7 +197,7 @@ fn main() -> Result<(), seqcast::error::BusError> {
         order,
         amount_cents: total_cents,
         method: Text::new("credit_card"),
-    });
+    })?;
     step("Step 2, customer pays", "payment.completed");
 
     let shipments = bus.publisher::<OrderShipped>("order.shipped")?;
@@ -205,7 +205,7 @@ fn main() -> Result<(), seqcast::error::BusError> {
         order,
         carrier: Text::new("UPS"),
         tracking: Text::new("1Z999AA10123456784"),
-    });
+    })?;
     step("Step 3, warehouse ships", "order.shipped");
 
     println!();

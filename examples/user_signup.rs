@@ -33,7 +33,7 @@ struct UserCreated {
     email: Text<40>,
 }
 
-fn main() -> Result<(), seqcast::error::BusError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bus = Bus::new();
 
     // Each service subscribes before the first signup, so it sees every one of them.
@@ -74,7 +74,7 @@ fn main() -> Result<(), seqcast::error::BusError> {
         let seq = signups.send(UserCreated {
             id: id as u32 + 1,
             email: Text::new(email),
-        });
+        })?;
         println!("published user.created #{seq} for {email}");
     }
     let info = &bus.topics()[0];

@@ -44,7 +44,7 @@ fn show(label: &str, sub: &mut PatternSubscriber<Event>) {
     }
 }
 
-fn main() -> Result<(), seqcast::error::BusError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bus = Bus::new();
 
     // Subscribe first: the topics do not exist yet. Each pattern subscriber picks them up
@@ -63,11 +63,11 @@ fn main() -> Result<(), seqcast::error::BusError> {
     ];
     println!("publishing:");
     for (topic, text) in events {
-        bus.publisher::<Event>(topic)?.send(Event::new(text));
+        bus.publisher::<Event>(topic)?.send(Event::new(text))?;
         println!("    {topic:<22} {text}");
     }
     // Same name shape, another payload type: `*.error` subscribers of `Event` skip it.
-    bus.publisher::<f64>("disk.error")?.send(0.93);
+    bus.publisher::<f64>("disk.error")?.send(0.93)?;
 
     println!();
     show("user handler", &mut users);

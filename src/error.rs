@@ -38,7 +38,8 @@ pub enum TryRecvError {
     /// the backlog it jumped over. They are lost to this subscriber; what happens next depends
     /// on its [`LagPolicy`](crate::LagPolicy).
     Lagged(u64),
-    /// Every publisher is gone and every message still readable has been read.
+    /// The topic was closed (its last publisher was dropped, or it was removed from its
+    /// `Bus`) and every message still readable has been read.
     Closed,
     /// This subscriber was detached after a lag report (`LagPolicy::Disconnect`). The topic
     /// itself may still be open.
@@ -50,7 +51,8 @@ pub enum TryRecvError {
 pub enum RecvError {
     /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
-    /// Every publisher is gone and everything readable has been read.
+    /// The topic was closed (its last publisher was dropped, or it was removed from its
+    /// `Bus`) and every message still readable has been read.
     Closed,
     /// Detached after a lag report (`LagPolicy::Disconnect`).
     Detached,
@@ -63,7 +65,8 @@ pub enum RecvTimeoutError {
     Timeout,
     /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
-    /// Every publisher is gone and everything readable has been read.
+    /// The topic was closed (its last publisher was dropped, or it was removed from its
+    /// `Bus`) and every message still readable has been read.
     Closed,
     /// Detached after a lag report (`LagPolicy::Disconnect`).
     Detached,
@@ -76,7 +79,8 @@ fn lagged(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
     )
 }
 
-const CLOSED: &str = "topic closed: every publisher is gone and all messages have been read";
+const CLOSED: &str = "topic closed (its last publisher was dropped, or it was removed from its \
+     bus) and every message still readable has been read";
 const DETACHED: &str = "subscriber detached after lagging (LagPolicy::Disconnect)";
 
 impl fmt::Display for TryRecvError {
@@ -114,6 +118,33 @@ impl fmt::Display for RecvTimeoutError {
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvError {}
 impl std::error::Error for RecvTimeoutError {}
+
+/// Why a [`SharedPublisher::send`](crate::SharedPublisher::send) did not publish: the topic
+/// was closed (removed from its `Bus`). Holds the value, as `tokio`'s and `std`'s `SendError`
+/// do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SEND_CLOSED)
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
 
 /// Why a `try_send` did not publish; holds the value.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -65,7 +65,7 @@ fn send_and_try_recv_allocate_nothing() {
     assert_eq!(other.try_recv(), Err(TryRecvError::Detached));
     let shared = tx.into_shared();
     for i in 0..10_000u64 {
-        shared.send([i; 8]);
+        shared.send([i; 8]).unwrap();
         assert_eq!(rx.try_recv(), Ok([i; 8]));
     }
     assert_eq!(allocations(), before, "the hot paths allocated");

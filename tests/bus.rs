@@ -463,14 +463,14 @@ fn publish_and_subscribe_share_a_topic() {
     let tx = bus.publisher::<Order>("order.created").unwrap();
     let mut b = bus.clone().subscribe::<Order>("order.created").unwrap();
     let order = Order { id: 1, cents: 999 };
-    assert_eq!(tx.send(order), 0);
+    assert_eq!(tx.send(order), Ok(0));
     assert_eq!(a.try_recv(), Ok(order));
     assert_eq!(b.try_recv(), Ok(order));
     // Dropping every user handle does not close the topic: the bus holds it.
     drop((tx, a));
     let tx = bus.publisher::<Order>("order.created").unwrap();
     assert!(!tx.is_closed());
-    assert_eq!(tx.send(order), 1);
+    assert_eq!(tx.send(order), Ok(1));
     assert_eq!(b.try_recv(), Ok(order));
     assert_eq!(b.try_recv(), Err(TryRecvError::Empty));
 }
@@ -549,7 +549,7 @@ fn topics_lists_type_capacity_published_and_subscribers() {
     let _p = bus.subscribe_pattern::<u32>("b.*").unwrap(); // one more reader of b.two
     bus.publisher::<i8>("a.one").unwrap();
     for i in 0..5 {
-        tx.send(i);
+        tx.send(i).unwrap();
     }
     let topics = bus.topics();
     let summary: Vec<_> = topics
@@ -578,8 +578,8 @@ fn remove_closes_drains_and_refuses_sends() {
     let bus = Bus::new();
     let tx = bus.publisher::<u32>("jobs").unwrap();
     let mut rx = bus.subscribe::<u32>("jobs").unwrap();
-    tx.send(1);
-    tx.send(2);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
     assert_eq!(bus.remove("jobs"), Ok(true));
     assert_eq!(bus.remove("jobs"), Ok(false));
     assert_eq!(bus.remove("never.existed"), Ok(false));
@@ -588,9 +588,14 @@ fn remove_closes_drains_and_refuses_sends() {
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    // `tx` is alive: the message must not claim every publisher is gone.
+    let closed = TryRecvError::Closed.to_string();
+    assert!(closed.contains("removed"), "{closed}");
     // publishers are refused
     assert!(tx.is_closed());
-    assert_eq!(tx.send(3), u64::MAX);
+    let refused = tx.send(3).unwrap_err();
+    assert_eq!(refused.into_inner(), 3, "the value is handed back");
+    assert!(refused.to_string().contains("closed"), "{refused}");
     assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
     assert!(bus.topics().is_empty());
 }
@@ -600,14 +605,14 @@ fn remove_then_recreate_gives_a_fresh_topic() {
     let bus = Bus::builder().capacity(4).build();
     let old_tx = bus.publisher::<u32>("t").unwrap();
     let mut old_rx = bus.subscribe::<u32>("t").unwrap();
-    old_tx.send(10);
+    old_tx.send(10).unwrap();
     assert!(bus.remove("t").unwrap());
 
     // Same name, same type: a new ring, numbered from 0.
     let tx = bus.publisher::<u32>("t").unwrap();
     let mut rx = bus.subscribe::<u32>("t").unwrap();
     assert!(!tx.is_closed());
-    assert_eq!(tx.send(20), 0);
+    assert_eq!(tx.send(20), Ok(0));
     assert_eq!(rx.try_recv(), Ok(20));
     // The old handles stay on the old, closed topic.
     assert_eq!(old_tx.try_send(11), Err(TrySendError::Closed(11)));
@@ -618,7 +623,7 @@ fn remove_then_recreate_gives_a_fresh_topic() {
     // Same name, another type, once removed.
     assert!(bus.remove("t").unwrap());
     let tx = bus.publisher::<[u8; 3]>("t").unwrap();
-    tx.send(*b"new");
+    tx.send(*b"new").unwrap();
     assert_eq!(bus.topics()[0].type_name, "[u8; 3]");
 }
 
@@ -641,19 +646,25 @@ fn drain<T: Copy + Send + 'static>(
 fn pattern_sees_existing_topics_from_now_and_new_topics_from_their_start() {
     let bus = Bus::new();
     let before = bus.publisher::<u32>("user.created").unwrap();
-    before.send(1); // before the pattern subscribed: not seen
+    before.send(1).unwrap(); // before the pattern subscribed: not seen
     let mut users = bus.subscribe_pattern::<u32>("user.*").unwrap();
     assert_eq!(users.pattern().as_str(), "user.*");
     assert_eq!(users.topics(), vec![Topic::clone(&bus.topics()[0].name)]);
-    before.send(2);
+    before.send(2).unwrap();
 
     // Created after the subscription, and published to before the subscriber polls again:
     // read from its first message.
     let later = bus.publisher::<u32>("user.deleted").unwrap();
-    later.send(3);
-    later.send(4);
-    bus.publisher::<u32>("order.created").unwrap().send(5); // no match
-    bus.publisher::<u32>("user.created.eu").unwrap().send(6); // no match for `*`
+    later.send(3).unwrap();
+    later.send(4).unwrap();
+    bus.publisher::<u32>("order.created")
+        .unwrap()
+        .send(5)
+        .unwrap(); // no match
+    bus.publisher::<u32>("user.created.eu")
+        .unwrap()
+        .send(6)
+        .unwrap(); // no match for `*`
 
     let got = drain(&mut users);
     assert_eq!(
@@ -675,10 +686,10 @@ fn pattern_polls_round_robin_and_keeps_per_topic_order() {
     let a = bus.publisher::<u32>("a").unwrap();
     let b = bus.publisher::<u32>("b").unwrap();
     for i in 0..3 {
-        a.send(i);
+        a.send(i).unwrap();
     }
     for i in 100..103 {
-        b.send(i);
+        b.send(i).unwrap();
     }
     let got: Vec<_> = drain(&mut all).into_iter().map(Result::unwrap).collect();
     let expect: Vec<(String, u32)> = vec![
@@ -699,9 +710,9 @@ fn pattern_reports_lag_per_topic() {
     let busy = bus.publisher::<u32>("m.busy").unwrap();
     let quiet = bus.publisher::<u32>("m.quiet").unwrap();
     for i in 0..10 {
-        busy.send(i);
+        busy.send(i).unwrap();
     }
-    quiet.send(7);
+    quiet.send(7).unwrap();
     let got = drain(&mut sub);
     assert_eq!(
         got,
@@ -745,7 +756,7 @@ fn skip_to_newest_through_the_bus_and_a_pattern() {
     );
     let tx = bus.publisher::<u8>("y.a").unwrap();
     for i in 0..6 {
-        tx.send(i);
+        tx.send(i).unwrap();
     }
     // 0..=3 overwritten, 4 still held but not the newest: all five skipped.
     assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(5)));
@@ -770,9 +781,9 @@ fn pattern_disconnect_policy_drops_only_the_lagging_topic() {
     let fast = bus.publisher::<u8>("x.fast").unwrap();
     let slow = bus.publisher::<u8>("x.slow").unwrap();
     for i in 0..5 {
-        fast.send(i);
+        fast.send(i).unwrap();
     }
-    slow.send(1);
+    slow.send(1).unwrap();
     assert!(matches!(
         sub.try_recv(),
         Err(PatternTryRecvError::Lagged { ref topic, missed: 3 }) if topic == "x.fast"
@@ -780,8 +791,8 @@ fn pattern_disconnect_policy_drops_only_the_lagging_topic() {
     assert_eq!(sub.try_recv().unwrap().1, 1);
     assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
     assert_eq!(sub.topics().len(), 1, "x.fast was dropped");
-    fast.send(9);
-    slow.send(2);
+    fast.send(9).unwrap();
+    slow.send(2).unwrap();
     assert_eq!(sub.try_recv().unwrap().1, 2);
     assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
 }
@@ -791,7 +802,7 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
     let bus = Bus::new();
     let mut sub = bus.subscribe_pattern::<u32>("job.*").unwrap();
     let tx = bus.publisher::<u32>("job.a").unwrap();
-    tx.send(1);
+    tx.send(1).unwrap();
     assert!(bus.remove("job.a").unwrap());
     let got = drain(&mut sub);
     assert_eq!(got.len(), 2);
@@ -800,7 +811,7 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
     assert!(sub.topics().is_empty());
 
     let tx = bus.publisher::<u32>("job.a").unwrap();
-    tx.send(2);
+    tx.send(2).unwrap();
     assert_eq!(drain(&mut sub), vec![Ok(("job.a".into(), 2))]);
     assert_eq!(sub.stats().received, 2);
 }
@@ -825,13 +836,13 @@ fn pattern_reads_a_removed_topic_before_its_recreation() {
     let old = bus.publisher::<u32>("job.a").unwrap();
     let other = bus.publisher::<u32>("job.b").unwrap();
     for v in 0..5 {
-        old.send(v);
+        old.send(v).unwrap();
     }
     assert!(bus.remove("job.a").unwrap());
     let new = bus.publisher::<u32>("job.a").unwrap();
     for v in 10..16 {
-        new.send(v);
-        other.send(v + 100);
+        new.send(v).unwrap();
+        other.send(v + 100).unwrap();
     }
     let got: Vec<String> = drain(&mut sub)
         .into_iter()
@@ -861,8 +872,8 @@ fn pattern_reads_topics_created_and_removed_before_it_looked() {
     for i in 0..40 {
         let name = format!("burst.t{i:02}");
         let tx = bus.publisher::<u32>(&name).unwrap();
-        tx.send(i);
-        tx.send(i + 100);
+        tx.send(i).unwrap();
+        tx.send(i + 100).unwrap();
         assert!(bus.remove(&name).unwrap());
     }
     let got = drain(&mut sub);
@@ -910,13 +921,16 @@ fn pattern_reports_forgotten_topics_only_if_they_match_and_up_to_288_removals_ba
         if name.starts_with("job.n") {
             let tx = bus.publisher::<u64>(&name).unwrap();
             for k in 0..i % 4 {
-                tx.send(k);
+                tx.send(k).unwrap();
             }
             matching.push((i, name.clone()));
         } else if name.starts_with("job.bytes") {
-            bus.publisher::<[u8; 8]>(&name).unwrap().send([1; 8]);
+            bus.publisher::<[u8; 8]>(&name)
+                .unwrap()
+                .send([1; 8])
+                .unwrap();
         } else {
-            bus.publisher::<u64>(&name).unwrap().send(i);
+            bus.publisher::<u64>(&name).unwrap().send(i).unwrap();
         }
         assert!(bus.remove(&name).unwrap());
     }
@@ -959,10 +973,11 @@ fn pattern_reports_forgotten_topics_only_if_they_match_and_up_to_288_removals_ba
 fn pattern_skips_topics_of_other_types_and_lists_them() {
     let bus = Bus::new();
     let mut sub = bus.subscribe_pattern::<u32>("*.error").unwrap();
-    bus.publisher::<u32>("db.error").unwrap().send(1);
+    bus.publisher::<u32>("db.error").unwrap().send(1).unwrap();
     bus.publisher::<[u8; 16]>("api.error")
         .unwrap()
-        .send(*b"connection reset");
+        .send(*b"connection reset")
+        .unwrap();
     assert_eq!(drain(&mut sub), vec![Ok(("db.error".into(), 1))]);
     let skipped: Vec<_> = sub
         .skipped_topics()
@@ -983,7 +998,7 @@ fn pattern_recv_and_recv_timeout() {
     let publisher = bus.clone();
     let handle = std::thread::spawn(move || {
         let tx = publisher.publisher::<u64>("tick.fast.1").unwrap();
-        tx.send(42);
+        tx.send(42).unwrap();
     });
     let (topic, value) = sub.recv().unwrap();
     assert_eq!((topic.as_str(), value), ("tick.fast.1", 42));
@@ -1002,10 +1017,14 @@ fn pattern_recv_wakes_from_its_sleeping_backoff() {
     let handle = std::thread::spawn(move || {
         for i in 0..3 {
             std::thread::sleep(Duration::from_millis(20));
-            tx.send(i);
+            tx.send(i).unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
-        publisher.publisher::<u64>("slow.b").unwrap().send(99);
+        publisher
+            .publisher::<u64>("slow.b")
+            .unwrap()
+            .send(99)
+            .unwrap();
     });
     let mut got = Vec::new();
     while got.len() < 4 {

@@ -172,7 +172,7 @@ fn gated_subscriber_with_many_producers_gets_each_message_once() {
             let tx = tx.clone();
             s.spawn(move || {
                 for i in 0..per {
-                    tx.send((id, i));
+                    tx.send((id, i)).unwrap();
                 }
             });
         }

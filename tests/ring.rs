@@ -205,8 +205,8 @@ fn skip_to_newest_with_shared_publishers() {
     let tx2 = tx.clone();
     rx.set_lag_policy(LagPolicy::SkipToNewest);
     for i in 0..3 {
-        tx.send(i);
-        tx2.send(100 + i);
+        tx.send(i).unwrap();
+        tx2.send(100 + i).unwrap();
     }
     assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(5)));
     assert_eq!(rx.try_recv(), Ok(102));
@@ -259,13 +259,13 @@ fn shared_publishers_close_when_the_last_one_drops() {
     let (tx, mut rx) = channel::<u64>(8);
     let a = tx.into_shared();
     let b = a.clone();
-    assert_eq!(a.send(1), 0);
-    assert_eq!(b.send(2), 1);
+    assert_eq!(a.send(1), Ok(0));
+    assert_eq!(b.send(2), Ok(1));
     drop(a);
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "b is still alive");
-    assert_eq!(b.send(3), 2);
+    assert_eq!(b.send(3), Ok(2));
     drop(b);
     assert_eq!(rx.try_recv(), Ok(3));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
@@ -279,7 +279,7 @@ fn into_shared_continues_the_sequence() {
     tx.send(2); // laps message 0
     let tx = tx.into_shared();
     assert_eq!(tx.published(), 3);
-    assert_eq!(tx.send(3), 3);
+    assert_eq!(tx.send(3), Ok(3));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(2)));
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Ok(3));
@@ -295,9 +295,9 @@ fn subscribe_starts_at_the_next_message() {
     tx.send(2);
     assert_eq!(late.try_recv(), Ok(2));
     let shared = tx.into_shared();
-    shared.send(3);
+    shared.send(3).unwrap();
     let mut later = shared.subscribe();
-    shared.send(4);
+    shared.send(4).unwrap();
     assert_eq!(later.try_recv(), Ok(4));
 }
 

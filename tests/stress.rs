@@ -188,7 +188,7 @@ fn run_shared(capacity: usize, producers: usize, messages: u64) {
             s.spawn(move || {
                 barrier.wait();
                 for i in 0..messages {
-                    tx.send(payload(id as u64, i));
+                    tx.send(payload(id as u64, i)).unwrap();
                 }
             });
         }

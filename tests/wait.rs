@@ -85,7 +85,7 @@ fn shared_publishers_wake_waiters_too() {
         assert!(Instant::now() < give_up);
         thread::sleep(Duration::from_millis(1));
     }
-    tx.send(3);
+    tx.send(3).unwrap();
     assert_eq!(t.join().unwrap(), Ok(3));
 }
 

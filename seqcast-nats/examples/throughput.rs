@@ -100,7 +100,9 @@ mod bench {
                         std::thread::yield_now();
                     }
                 }
-                publisher.send(Msg { seq, sent_ns: 0 });
+                publisher
+                    .send(Msg { seq, sent_ns: 0 })
+                    .expect("topic is live");
             }
             start.elapsed()
         });
@@ -240,7 +242,7 @@ mod bench {
                 if m.seq == u64::MAX {
                     break;
                 }
-                pong.send(m);
+                pong.send(m).expect("topic is live");
             }
         });
 
@@ -252,7 +254,7 @@ mod bench {
             let mut timeouts = 0;
             for seq in 0..samples as u64 {
                 let sent_ns = epoch.elapsed().as_nanos() as u64;
-                ping.send(Msg { seq, sent_ns });
+                ping.send(Msg { seq, sent_ns }).expect("topic is live");
                 match pongs.recv_timeout(Duration::from_secs(2)) {
                     Ok(m) if m.seq == seq => {
                         hist.record(epoch.elapsed().as_nanos() as u64 - m.sent_ns)
@@ -264,7 +266,8 @@ mod bench {
             ping.send(Msg {
                 seq: u64::MAX,
                 sent_ns: 0,
-            });
+            })
+            .expect("topic is live");
             (hist, timeouts)
         });
         let (hist, timeouts) = p.await.unwrap();

@@ -200,7 +200,7 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                     }
                 }
             };
-            if publisher.send(value) != u64::MAX {
+            if publisher.send(value).is_ok() {
                 return true;
             }
             // The topic was removed from the bus: a new lookup makes a new one.

@@ -77,10 +77,12 @@ fn publish(bus: &Bus, topics: &[&str], next: &mut [u64], n: u64) {
     for _ in 0..n {
         for (topic, index) in topics.iter().zip(next.iter_mut()) {
             let publisher = bus.publisher::<Reading>(topic).unwrap();
-            publisher.send(Reading {
-                index: *index,
-                value: *index as f64 * 0.5,
-            });
+            publisher
+                .send(Reading {
+                    index: *index,
+                    value: *index as f64 * 0.5,
+                })
+                .expect("topic is live");
             *index += 1;
         }
     }

@@ -52,9 +52,9 @@
 //!   topic stays open while user publishers come and go.
 //! * [`Bus::remove`] closes the topic: its subscribers read what is left and then get
 //!   [`Closed`](crate::error::TryRecvError::Closed); its publishers are refused:
-//!   [`SharedPublisher::send`](crate::SharedPublisher::send) discards the value and returns
-//!   `u64::MAX`, [`try_send`](crate::SharedPublisher::try_send) hands it back in
-//!   [`TrySendError::Closed`](crate::error::TrySendError::Closed), and
+//!   [`SharedPublisher::send`](crate::SharedPublisher::send) hands the value back in
+//!   [`SendError`](crate::error::SendError), [`try_send`](crate::SharedPublisher::try_send)
+//!   in [`TrySendError::Closed`](crate::error::TrySendError::Closed), and
 //!   [`is_closed`](crate::SharedPublisher::is_closed) turns true. A later lookup of the same
 //!   name creates a new topic with a fresh ring (of any type); old handles stay on the old,
 //!   closed one. The bus remembers the last 32 removed topics for pattern subscribers that
@@ -230,8 +230,8 @@ impl Bus {
     /// Removes topic `name` and closes it. Returns whether it existed.
     ///
     /// Its subscribers (pattern subscribers included) read what is left, then see `Closed`.
-    /// Its publishers are refused from then on: `send` discards the value and returns
-    /// `u64::MAX`, `try_send` returns it in
+    /// Its publishers are refused from then on: `send` hands the value back in
+    /// [`SendError`](crate::error::SendError), `try_send` in
     /// [`TrySendError::Closed`](crate::error::TrySendError::Closed). A send
     /// racing with the removal either lands before the close (and is delivered) or is
     /// refused. The name is free again: a later lookup creates a new topic.

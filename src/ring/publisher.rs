@@ -4,7 +4,7 @@
 use super::gate::{GateConfig, SubscriberPosition, Wait};
 use super::slot::done;
 use super::{Ring, Subscriber};
-use crate::error::{SendTimeoutError, TrySendError};
+use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::sync::{spin_loop, yield_now, Arc};
 use core::fmt;
 use std::time::{Duration, Instant};
@@ -216,12 +216,27 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Publishes `value` and returns its sequence number.
     ///
     /// A topic only closes under a live `SharedPublisher` when it is removed from its
-    /// `Bus`; `send` then discards the value and returns `u64::MAX`. Use
-    /// [`try_send`](Self::try_send) to get the value back instead. With gated subscribers,
-    /// `send` waits while the slowest is a full ring behind (see [`Publisher::send`]).
+    /// `Bus`; `send` then hands the value back in [`SendError`] and publishes nothing. With
+    /// gated subscribers, `send` waits while the slowest is a full ring behind (see
+    /// [`Publisher::send`]).
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// let tx = bus.publisher::<u32>("ticks").unwrap();
+    /// assert_eq!(tx.send(7), Ok(0));
+    /// bus.remove("ticks").unwrap();
+    /// assert_eq!(tx.send(8).unwrap_err().into_inner(), 8);
+    /// ```
     #[inline]
-    pub fn send(&self, value: T) -> u64 {
-        self.send_claimed(value).unwrap_or(u64::MAX)
+    pub fn send(&self, value: T) -> Result<u64, SendError<T>> {
+        let ring = &*self.handle.0;
+        let Some(seq) = ring.claim() else {
+            return Err(SendError(value));
+        };
+        if !ring.gate_allows(seq) {
+            let _ = ring.wait_for_gates(seq, Wait::Forever);
+        }
+        Ok(self.write(seq, value))
     }
 
     /// Publishes `value` and returns its sequence number, or hands the value back if the
@@ -247,18 +262,6 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
             Ok(None) => Err(SendTimeoutError::Closed(value)),
             Err(_) => Err(SendTimeoutError::Timeout(value)),
         }
-    }
-
-    /// Sends on a claimed ticket. Claims happen before this, in `send` (fetch_add: may wait
-    /// for gates after claiming) or `claim_if` (CAS: checks gates before claiming).
-    #[inline]
-    fn send_claimed(&self, value: T) -> Option<u64> {
-        let ring = &*self.handle.0;
-        let seq = ring.claim()?;
-        if !ring.gate_allows(seq) {
-            let _ = ring.wait_for_gates(seq, Wait::Forever);
-        }
-        Some(self.write(seq, value))
     }
 
     #[inline]

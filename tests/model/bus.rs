@@ -349,15 +349,19 @@ pub fn run(data: &[u8]) {
                         (Pub::Narrow(p), true) => p
                             .try_send(v as u32)
                             .map_err(|e| assert_eq!(e, TrySendError::Closed(v as u32), "{ctx}")),
-                        (Pub::Wide(p), false) => Ok(p.send(v)),
-                        (Pub::Narrow(p), false) => Ok(p.send(v as u32)),
+                        (Pub::Wide(p), false) => p
+                            .send(v)
+                            .map_err(|e| assert_eq!(e.into_inner(), v, "{ctx}: value handed back")),
+                        (Pub::Narrow(p), false) => p.send(v as u32).map_err(|e| {
+                            assert_eq!(e.into_inner(), v as u32, "{ctx}: value handed back")
+                        }),
                     };
                     let want = m.publish(id);
                     match (got, want) {
                         (Ok(s), Some(w)) => assert_eq!(s, w, "{ctx}: sequence number"),
-                        (Ok(s), None) => assert_eq!(s, u64::MAX, "{ctx}: send on a removed topic"),
+                        (Ok(s), None) => panic!("{ctx}: send on a removed topic returned Ok({s})"),
                         (Err(()), None) => {}
-                        (Err(()), Some(_)) => panic!("{ctx}: try_send refused on a live topic"),
+                        (Err(()), Some(_)) => panic!("{ctx}: send refused on a live topic"),
                     }
                     let closed = match &pubs[i].0 {
                         Pub::Wide(p) => p.is_closed(),

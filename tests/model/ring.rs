@@ -379,7 +379,9 @@ fn publish<T, F>(
         let v = make(m.published);
         let seq = match pubs {
             Some(Pubs::Single(tx)) => tx.send(v),
-            Some(Pubs::Shared(all)) if !all.is_empty() => all[via as usize % all.len()].send(v),
+            Some(Pubs::Shared(all)) if !all.is_empty() => all[via as usize % all.len()]
+                .send(v)
+                .expect("a topic with a live SharedPublisher is open"),
             _ => return,
         };
         assert_eq!(
