@@ -41,8 +41,9 @@ pub enum TryRecvError {
     /// The topic was closed (its last publisher was dropped, or it was removed from its
     /// `Bus`) and every message still readable has been read.
     Closed,
-    /// This subscriber was detached after a lag report (`LagPolicy::Disconnect`). The topic
-    /// itself may still be open.
+    /// This subscriber was detached after a lag report: under `LagPolicy::Disconnect`, or
+    /// after a gated subscriber's eviction under `OnEvict::Detach`. The topic itself may still
+    /// be open.
     Detached,
 }
 
@@ -54,7 +55,8 @@ pub enum RecvError {
     /// The topic was closed (its last publisher was dropped, or it was removed from its
     /// `Bus`) and every message still readable has been read.
     Closed,
-    /// Detached after a lag report (`LagPolicy::Disconnect`).
+    /// Detached after a lag report (`LagPolicy::Disconnect`, or eviction under
+    /// `OnEvict::Detach`).
     Detached,
 }
 
@@ -68,7 +70,8 @@ pub enum RecvTimeoutError {
     /// The topic was closed (its last publisher was dropped, or it was removed from its
     /// `Bus`) and every message still readable has been read.
     Closed,
-    /// Detached after a lag report (`LagPolicy::Disconnect`).
+    /// Detached after a lag report (`LagPolicy::Disconnect`, or eviction under
+    /// `OnEvict::Detach`).
     Detached,
 }
 
@@ -81,7 +84,8 @@ fn lagged(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
 
 const CLOSED: &str = "topic closed (its last publisher was dropped, or it was removed from its \
      bus) and every message still readable has been read";
-const DETACHED: &str = "subscriber detached after lagging (LagPolicy::Disconnect)";
+const DETACHED: &str = "subscriber detached: it lagged under LagPolicy::Disconnect, or was \
+     evicted for stalling its publisher (OnEvict::Detach)";
 
 impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,7 @@
 //! Gated (lossless) subscribers: never lapped, backpressure (`try_send` Full, `send_timeout`),
 //! eviction of a stalled one, multi-producer gating, and position reporting.
 
-use seqcast::error::{SendTimeoutError, TryRecvError, TrySendError};
+use seqcast::error::{RecvError, SendTimeoutError, TryRecvError, TrySendError};
 use seqcast::{channel, GateConfig, LagPolicy, OnEvict};
 use std::thread;
 use std::time::Duration;
@@ -86,13 +86,13 @@ fn a_stalled_gated_subscriber_is_evicted_and_detached() {
         tx.positions().is_empty(),
         "evicted gates leave the registry"
     );
+    assert!(!stalled.is_gated(), "evicted, even before it noticed");
+    // received + missed == published: what it will never read is reported, once.
+    assert_eq!(stalled.try_recv(), Err(TryRecvError::Lagged(19)));
     assert_eq!(stalled.try_recv(), Err(TryRecvError::Detached));
-    assert!(stalled.is_evicted() && !stalled.is_gated());
-    assert_eq!(
-        stalled.stats().received,
-        1,
-        "eviction keeps what was already read"
-    );
+    assert!(stalled.is_evicted() && stalled.is_detached());
+    let stats = stalled.stats();
+    assert_eq!((stats.received, stats.missed, stats.lag_events), (1, 19, 1));
 }
 
 #[test]
@@ -250,4 +250,37 @@ fn a_topic_without_gates_never_blocks_on_a_stalled_subscriber() {
         assert_eq!(tx.try_send(i), Ok(i));
     }
     assert_eq!(stalled.try_recv(), Err(TryRecvError::Lagged(998)));
+}
+
+#[test]
+fn an_evicted_detached_subscriber_reports_what_it_missed_before_detaching() {
+    let (mut tx, _lossy) = channel::<u64>(2);
+    let mut stalled =
+        tx.subscribe_gated_with(GateConfig::new().evict_after(Some(Duration::from_millis(10))));
+    for i in 0..10 {
+        tx.send(i);
+    }
+    assert_eq!(stalled.recv(), Err(RecvError::Lagged(10)));
+    assert_eq!(stalled.recv(), Err(RecvError::Detached));
+    let stats = stalled.stats();
+    assert_eq!(stats.received + stats.missed, tx.published());
+}
+
+#[test]
+fn a_clone_of_an_evicted_subscriber_is_evicted_too() {
+    let (mut tx, _lossy) = channel::<u64>(2);
+    let stalled =
+        tx.subscribe_gated_with(GateConfig::new().evict_after(Some(Duration::from_millis(10))));
+    for i in 0..5 {
+        tx.send(i);
+    }
+    // Evicted before either handle noticed: the clone must not gate the publisher again.
+    let mut clone = stalled.clone();
+    assert!(!clone.is_gated());
+    assert!(tx.positions().is_empty());
+    assert_eq!(clone.try_recv(), Err(TryRecvError::Lagged(5)));
+    assert_eq!(clone.try_recv(), Err(TryRecvError::Detached));
+    for i in 5..10 {
+        assert_eq!(tx.try_send(i), Ok(i), "nobody gates the publisher any more");
+    }
 }

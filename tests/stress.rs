@@ -1,15 +1,17 @@
 //! Multi-threaded stress: more threads than cores, small rings so laps are frequent, payloads
 //! that expose tearing. For every subscriber it checks, message by message:
 //! in order, no duplicates, no torn value, exact lag, and at the end
-//! **delivered + sum of reported lag == published** (since it subscribed).
+//! **delivered + sum of reported lag == published** (since it subscribed), for lossy
+//! subscribers of every policy and for gated ones, evicted or not.
 //!
 //! Sizes: `SEQCAST_STRESS_MESSAGES` (per publisher, default 200 000) and
 //! `SEQCAST_STRESS_ROUNDS` (default 1) scale the run. No timings are asserted.
 
 use seqcast::error::TryRecvError;
-use seqcast::{channel, LagPolicy, Subscriber};
+use seqcast::{channel, GateConfig, LagPolicy, OnEvict, Subscriber};
 use std::sync::Barrier;
 use std::thread;
+use std::time::Duration;
 
 /// Eight words, all derived from (producer, counter): a mix of two writes is detectable.
 type Payload = [u64; 8];
@@ -47,15 +49,27 @@ struct Seen {
     detached: bool,
 }
 
+/// How a consumer paces itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pace {
+    Fast,
+    /// Yields every 64 messages.
+    Slow,
+    /// A gated subscriber that stops reading after this many messages until a publisher
+    /// evicts it, then carries on.
+    StallAt(u64),
+}
+
 /// Drains `rx` until `Closed`/`Detached`, checking every message against the per-producer
 /// order. With a single producer, the exact sequence position is checked too.
 fn consume(
     mut rx: Subscriber<Payload>,
     producers: usize,
     single: bool,
-    slow: bool,
+    pace: impl Into<Pace>,
     limit: u64,
 ) -> Seen {
+    let pace = pace.into();
     let mut seen = Seen::default();
     let mut last: Vec<Option<u64>> = vec![None; producers];
     let start = rx.position();
@@ -78,8 +92,14 @@ fn consume(
                 }
                 expected += 1;
                 seen.delivered += 1;
-                if slow && seen.delivered % 64 == 0 {
-                    thread::yield_now();
+                match pace {
+                    Pace::Slow if seen.delivered % 64 == 0 => thread::yield_now(),
+                    Pace::StallAt(n) if seen.delivered == n => {
+                        while rx.is_gated() {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                    _ => {}
                 }
             }
             Err(TryRecvError::Lagged(n)) => {
@@ -112,7 +132,92 @@ fn consume(
         (seen.delivered, seen.lagged, seen.lag_events)
     );
     assert_eq!(seen.delivered + seen.lagged, rx.position() - start);
+    if let Pace::StallAt(_) = pace {
+        assert!(rx.is_evicted(), "stalled until evicted");
+    }
     seen
+}
+
+impl From<bool> for Pace {
+    fn from(slow: bool) -> Pace {
+        if slow {
+            Pace::Slow
+        } else {
+            Pace::Fast
+        }
+    }
+}
+
+/// Gated subscribers evicted while the publisher runs, under both `OnEvict` choices, beside
+/// a gated one that keeps up and a lossy one: none loses a message without reporting it.
+fn run_evictions(capacity: usize, messages: u64) {
+    let (mut tx, lossy) = channel::<Payload>(capacity);
+    let evict = |on_evict| {
+        GateConfig::new()
+            .evict_after(Some(Duration::from_millis(1)))
+            .on_evict(on_evict)
+    };
+    let subs = vec![
+        (lossy, Pace::Fast),
+        (
+            tx.subscribe_gated_with(evict(OnEvict::Detach)),
+            Pace::StallAt(1000),
+        ),
+        (
+            tx.subscribe_gated_with(evict(OnEvict::Lossy)),
+            Pace::StallAt(3000),
+        ),
+        (
+            tx.subscribe_gated_with(GateConfig::new().evict_after(None)),
+            Pace::Slow,
+        ),
+    ];
+    let barrier = Barrier::new(subs.len() + 1);
+    let results: Vec<Seen> = thread::scope(|s| {
+        let handles: Vec<_> = subs
+            .into_iter()
+            .map(|(rx, pace)| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    consume(rx, 1, true, pace, u64::MAX)
+                })
+            })
+            .collect();
+        barrier.wait();
+        for i in 0..messages {
+            assert_eq!(tx.send(payload(0, i)), i);
+        }
+        drop(tx);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let [_lossy, detach, carry_on, kept_up] = &results[..] else {
+        unreachable!()
+    };
+    assert!(detach.detached, "evicted under OnEvict::Detach: {detach:?}");
+    assert_eq!(detach.delivered, 1000, "{detach:?}");
+    assert!(detach.lagged > 0, "what it missed is reported: {detach:?}");
+    assert!(!carry_on.detached, "{carry_on:?}");
+    assert_eq!(
+        carry_on.delivered + carry_on.lagged,
+        messages,
+        "{carry_on:?}"
+    );
+    assert_eq!(
+        (kept_up.delivered, kept_up.lagged),
+        (messages, 0),
+        "{kept_up:?}"
+    );
+}
+
+#[test]
+fn evicted_gated_subscribers_account_for_every_message() {
+    let messages = env("SEQCAST_STRESS_MESSAGES", 200_000) / 4;
+    for _ in 0..env("SEQCAST_STRESS_ROUNDS", 1) {
+        for capacity in [2, 64] {
+            run_evictions(capacity, messages);
+        }
+    }
 }
 
 fn run_single(capacity: usize, messages: u64) {

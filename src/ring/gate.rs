@@ -51,7 +51,8 @@ type Name = std::sync::Arc<str>;
 /// What a gated subscriber becomes when it is evicted for stalling the publisher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OnEvict {
-    /// Every later receive returns `Detached` (like `LagPolicy::Disconnect`). The default.
+    /// Like `LagPolicy::Disconnect`: the next receive reports every message it has not read
+    /// as `Lagged(n)`, and every later one returns `Detached`. The default.
     #[default]
     Detach,
     /// It carries on as an ordinary lossy subscriber: it reads what is still in the ring and

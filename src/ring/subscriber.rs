@@ -157,9 +157,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             .as_ref()
             .is_some_and(|g| g.is_gating() && g.is_evicted())
         {
-            self.on_evicted();
-            if self.detached {
-                return Err(TryRecvError::Detached);
+            if let Some(e) = self.on_evicted() {
+                return Err(e);
             }
         }
         match self.ring.slot(self.cursor).read(self.cursor) {
@@ -183,15 +182,35 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     }
 
     /// A publisher evicted this gated subscriber: become detached or lossy, as configured.
+    /// Returns what this receive reports instead of reading on: under `OnEvict::Detach`, the
+    /// messages it will never read as one `Lagged(n)` (then `Detached` from the next call on),
+    /// so that `received + missed` still counts every message published before it left.
     #[cold]
-    fn on_evicted(&mut self) {
-        let Some(gate) = self.gate.take() else { return };
+    fn on_evicted(&mut self) -> Option<TryRecvError> {
+        let gate = self.gate.take()?;
+        // Usually already unregistered by the evicting publisher; a clone registered while its
+        // source was being evicted is not, and must not hold the publishers back any more.
+        self.ring.remove_gate(&gate);
         self.evicted = true;
         match gate.on_evict {
-            OnEvict::Detach => self.detached = true,
+            OnEvict::Detach => {
+                self.detached = true;
+                let n = self.ring.head().saturating_sub(self.cursor);
+                if n == 0 {
+                    return Some(TryRecvError::Detached);
+                }
+                self.cursor += n;
+                self.stats.missed += n;
+                self.stats.lag_events += 1;
+                Some(TryRecvError::Lagged(n))
+            }
             // Lossy means "carry on": a `Disconnect` policy becomes `Skip`, the others stay.
-            OnEvict::Lossy if self.policy == LagPolicy::Disconnect => self.policy = LagPolicy::Skip,
-            OnEvict::Lossy => {}
+            OnEvict::Lossy => {
+                if self.policy == LagPolicy::Disconnect {
+                    self.policy = LagPolicy::Skip;
+                }
+                None
+            }
         }
     }
 
@@ -203,7 +222,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Whether the publisher waits for this subscriber (it was created by `subscribe_gated`
     /// and has not been evicted).
     pub fn is_gated(&self) -> bool {
-        self.gate.as_ref().is_some_and(|g| g.is_gating())
+        self.gate
+            .as_ref()
+            .is_some_and(|g| g.is_gating() && !g.is_evicted())
     }
 
     /// Opt-in for a lossy subscriber: publish its position every `every` messages (a store to
@@ -243,12 +264,11 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// exactly how far we jumped.
     #[cold]
     fn lapped(&mut self, stamp: u64) -> TryRecvError {
-        if self.is_gated() {
+        if self.gate.as_ref().is_some_and(|g| g.is_gating()) {
             // Publishers overwrite a gated subscriber's message only after evicting it, so it
             // has been evicted, even if the flag's store is not visible to us yet.
-            self.on_evicted();
-            if self.detached {
-                return TryRecvError::Detached;
+            if let Some(e) = self.on_evicted() {
+                return e;
             }
         }
         let cap = self.ring.capacity();
@@ -385,9 +405,15 @@ impl<T: Copy> Clone for Subscriber<T> {
     fn clone(&self) -> Self {
         self.ring.subscriber_added();
         let gate = self.gate.as_ref().map(|g| {
-            self.ring
-                .add_gate(Some(self.cursor), g.is_gating(), g.config())
-                .0
+            if g.is_gating() && g.is_evicted() {
+                // Evicted, not noticed yet: the clone shares the (unregistered) gate, so it
+                // notices the eviction too instead of holding the publishers back again.
+                g.clone()
+            } else {
+                self.ring
+                    .add_gate(Some(self.cursor), g.is_gating(), g.config())
+                    .0
+            }
         });
         Subscriber {
             ring: self.ring.clone(),

@@ -2,25 +2,35 @@
 //! inputs in every `cargo test`) and the `ring_ops` fuzz target (`fuzz/`).
 //!
 //! [`run`] decodes arbitrary bytes into a capacity, a payload type and a list of operations
-//! (publish, `try_send`, publish a burst, subscribe, clone a subscriber, `try_recv`, `recv`, `try_iter`,
-//! `recv_timeout(0)`, set the lag policy, drop a subscriber, `into_shared`, clone or drop a
-//! publisher handle — dropping the last one closes the topic), applies them single-threaded
-//! to a real topic and to a reference model, and asserts that every observable agrees
-//! exactly: each value and each `Lagged(n)` / `Empty` / `Closed` / `Detached`, the sequence
-//! numbers `send` returns, `stats()`, `position()`, `lag()`, `is_detached()`,
-//! `is_closed()`, `published()` and the subscriber count.
+//! (publish, `try_send`, publish a burst, subscribe, subscribe gated, clone a subscriber,
+//! `try_recv`, `recv`, `try_iter`, `recv_timeout(0)`, set the lag policy, drop a subscriber,
+//! `into_shared`, clone or drop a publisher handle — dropping the last one closes the topic),
+//! applies them single-threaded to a real topic and to a reference model, and asserts that
+//! every observable agrees exactly: each value and each `Lagged(n)` / `Empty` / `Closed` /
+//! `Detached`, the sequence numbers `send` returns and `try_send`'s `Full`, `stats()`,
+//! `position()`, `lag()`, `is_detached()`, `is_gated()`, `is_evicted()`, `is_closed()`,
+//! `published()`, the subscriber count and the number of gated positions.
 //!
 //! The reference model is the specification in its simplest form: the published values in a
 //! `VecDeque` holding only the last `capacity`, and per subscriber a cursor. A subscriber
 //! whose cursor `c` is below `published - capacity` gets `Lagged(published - capacity - c)`
 //! and continues at `published - capacity` (at `published - 1`, the newest message, under
 //! `LagPolicy::SkipToNewest`, with `n` counting the skipped backlog too; or is detached for
-//! good under `LagPolicy::Disconnect`); a closed, drained topic gives `Closed`.
+//! good under `LagPolicy::Disconnect`); a closed, drained topic gives `Closed`. Gated
+//! subscribers are created with `evict_after(0)`, so in one thread a send that finds one a
+//! whole ring behind evicts it at once: the model marks every gated subscriber whose cursor
+//! is `capacity` or more behind the message being sent as evicted (`try_send` is refused
+//! with `Full` instead). An evicted subscriber notices on its next receive: under
+//! `OnEvict::Detach` it reports everything it has not read as one `Lagged(n)` (nothing if
+//! there is none) and is detached; under `OnEvict::Lossy` it carries on as a lossy
+//! subscriber (`Disconnect` becoming `Skip`).
 //!
 //! Any byte string is a valid input; no input may make the real topic panic.
 
-use seqcast::error::{RecvError, RecvTimeoutError, TryRecvError};
-use seqcast::{LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats};
+use seqcast::error::{RecvError, RecvTimeoutError, TryRecvError, TrySendError};
+use seqcast::{
+    GateConfig, LagPolicy, OnEvict, Publisher, SharedPublisher, Subscriber, SubscriberStats,
+};
 use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::time::Duration;
@@ -36,6 +46,7 @@ pub enum Op {
     TryPublish { via: u8 },
     Burst { via: u8, n: u8 },
     Subscribe { via: u8 },
+    SubscribeGated { via: u8, on_evict: OnEvict },
     CloneSub(u8),
     TryRecv(u8),
     Recv(u8),
@@ -66,7 +77,7 @@ pub fn decode(data: &[u8]) -> Program {
     let mut ops = Vec::new();
     while let Some(code) = next() {
         let arg = next().unwrap_or(0);
-        let op = match code % 20 {
+        let op = match code % 21 {
             // Publishing is the most common operation, so that laps happen.
             0..=4 => Op::Publish { via: arg },
             5 => Op::Burst {
@@ -94,7 +105,15 @@ pub fn decode(data: &[u8]) -> Program {
             16 => Op::IntoShared,
             17 => Op::ClonePublisher(arg),
             18 => Op::DropPublisher(arg),
-            _ => Op::TryPublish { via: arg },
+            19 => Op::TryPublish { via: arg },
+            _ => Op::SubscribeGated {
+                via: arg,
+                on_evict: if next().unwrap_or(0) % 2 == 0 {
+                    OnEvict::Detach
+                } else {
+                    OnEvict::Lossy
+                },
+            },
         };
         ops.push(op);
     }
@@ -127,6 +146,19 @@ struct ModelSub {
     policy: LagPolicy,
     detached: bool,
     stats: SubscriberStats,
+    /// Gated: what it becomes when evicted. `None` for lossy subscribers and once it noticed.
+    gate: Option<OnEvict>,
+    /// Evicted by a send, not noticed yet (its next receive does).
+    evict_pending: bool,
+    /// Noticed its eviction (`is_evicted()`).
+    evicted: bool,
+}
+
+impl ModelSub {
+    /// Gated and not evicted: the publisher waits for it.
+    fn gating(&self) -> bool {
+        self.gate.is_some() && !self.evict_pending
+    }
 }
 
 /// The model of the topic.
@@ -151,6 +183,28 @@ impl<T: Copy> Model<T> {
     fn try_recv(&self, s: &mut ModelSub) -> Result<T, TryRecvError> {
         if s.detached {
             return Err(TryRecvError::Detached);
+        }
+        if s.evict_pending {
+            s.evict_pending = false;
+            s.evicted = true;
+            match s.gate.take() {
+                Some(OnEvict::Detach) => {
+                    s.detached = true;
+                    let n = self.published - s.cursor;
+                    if n == 0 {
+                        return Err(TryRecvError::Detached);
+                    }
+                    s.cursor = self.published;
+                    s.stats.missed += n;
+                    s.stats.lag_events += 1;
+                    return Err(TryRecvError::Lagged(n));
+                }
+                _ => {
+                    if s.policy == LagPolicy::Disconnect {
+                        s.policy = LagPolicy::Skip;
+                    }
+                }
+            }
         }
         let oldest = self.published - self.window.len() as u64;
         if s.cursor < oldest {
@@ -210,20 +264,30 @@ where
     for (step, &op) in p.ops.iter().enumerate() {
         let ctx = || format!("step {step} {op:?} (capacity {capacity})");
         match op {
-            Op::Publish { via } => publish(&mut pubs, &mut m, via, &make, 1, &ctx),
+            Op::Publish { via } => publish(&mut pubs, &mut m, &mut subs, via, &make, 1, &ctx),
             Op::TryPublish { via } => {
-                // No gated subscribers and the topic is open: `try_send` must succeed.
+                // The topic is open: `try_send` succeeds unless a gated subscriber is a whole
+                // ring behind.
                 let v = make(m.published);
-                let seq = match &mut pubs {
+                let got = match &mut pubs {
                     Some(Pubs::Single(tx)) => tx.try_send(v),
                     Some(Pubs::Shared(all)) if !all.is_empty() => {
                         all[via as usize % all.len()].try_send(v)
                     }
                     _ => continue,
                 };
-                assert!(seq == Ok(m.publish(v)), "try_send: {}", ctx());
+                let full = subs
+                    .iter()
+                    .any(|(_, s)| s.gating() && s.cursor + m.capacity <= m.published);
+                if full {
+                    assert!(got == Err(TrySendError::Full(v)), "try_send: {}", ctx());
+                } else {
+                    assert!(got == Ok(m.publish(v)), "try_send: {}", ctx());
+                }
             }
-            Op::Burst { via, n } => publish(&mut pubs, &mut m, via, &make, n.into(), &ctx),
+            Op::Burst { via, n } => {
+                publish(&mut pubs, &mut m, &mut subs, via, &make, n.into(), &ctx)
+            }
             Op::Subscribe { via } => {
                 if subs.len() < MAX_SUBSCRIBERS {
                     let real = match &pubs {
@@ -234,6 +298,23 @@ where
                         _ => continue,
                     };
                     subs.push((real, fresh(m.published)));
+                }
+            }
+            Op::SubscribeGated { via, on_evict } => {
+                if subs.len() < MAX_SUBSCRIBERS {
+                    let config = GateConfig::new()
+                        .evict_after(Some(Duration::ZERO))
+                        .on_evict(on_evict);
+                    let real = match &pubs {
+                        Some(Pubs::Single(tx)) => tx.subscribe_gated_with(config),
+                        Some(Pubs::Shared(v)) if !v.is_empty() => {
+                            v[via as usize % v.len()].subscribe_gated_with(config)
+                        }
+                        _ => continue,
+                    };
+                    let mut model = fresh(m.published);
+                    model.gate = Some(on_evict);
+                    subs.push((real, model));
                 }
             }
             Op::CloneSub(i) => {
@@ -361,12 +442,16 @@ fn fresh(cursor: u64) -> ModelSub {
         policy: LagPolicy::Skip,
         detached: false,
         stats: SubscriberStats::default(),
+        gate: None,
+        evict_pending: false,
+        evicted: false,
     }
 }
 
 fn publish<T, F>(
     pubs: &mut Option<Pubs<T>>,
     m: &mut Model<T>,
+    subs: &mut [(Subscriber<T>, ModelSub)],
     via: u8,
     make: &F,
     n: u64,
@@ -376,6 +461,15 @@ fn publish<T, F>(
     F: Fn(u64) -> T,
 {
     for _ in 0..n {
+        if pubs.is_none() {
+            return;
+        }
+        // The send evicts every gated subscriber it would overwrite (`evict_after(0)`).
+        for (_, s) in subs.iter_mut() {
+            if s.gating() && s.cursor + m.capacity <= m.published {
+                s.evict_pending = true;
+            }
+        }
         let v = make(m.published);
         let seq = match pubs {
             Some(Pubs::Single(tx)) => tx.send(v),
@@ -401,9 +495,11 @@ fn check_handles<T>(
 ) where
     T: Copy + PartialEq + Debug + Send + 'static,
 {
+    let gated = subs.iter().filter(|(_, s)| s.gating()).count();
     match pubs {
         Some(Pubs::Single(tx)) => {
             assert_eq!(tx.published(), m.published, "published: {}", ctx());
+            assert_eq!(tx.positions().len(), gated, "gated positions: {}", ctx());
             assert_eq!(
                 tx.subscriber_count(),
                 subs.len(),
@@ -419,6 +515,7 @@ fn check_handles<T>(
                     ctx()
                 );
                 assert_eq!(tx.published(), m.published, "published: {}", ctx());
+                assert_eq!(tx.positions().len(), gated, "gated positions: {}", ctx());
                 assert_eq!(
                     tx.subscriber_count(),
                     subs.len(),
@@ -439,6 +536,8 @@ fn check_handles<T>(
             ctx()
         );
         assert_eq!(real.is_detached(), model.detached, "is_detached: {}", ctx());
+        assert_eq!(real.is_gated(), model.gating(), "is_gated: {}", ctx());
+        assert_eq!(real.is_evicted(), model.evicted, "is_evicted: {}", ctx());
         assert_eq!(real.is_closed(), m.closed, "is_closed: {}", ctx());
     }
 }
