@@ -33,6 +33,8 @@
 //!
 //! Payloads are `T: Copy + Send + 'static`, copied into and out of the ring. A slot is
 //! `8 + size_of::<T>()` bytes rounded up to 64: one cache line for payloads up to 56 bytes.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(seqcast_loom))))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -40,6 +42,7 @@ pub mod bus;
 pub mod error;
 mod ring;
 #[cfg(all(feature = "shm", not(seqcast_loom)))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "shm", target_os = "linux"))))]
 pub mod shm;
 mod sync;
 

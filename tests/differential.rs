@@ -111,12 +111,13 @@ fn bus_matches_the_reference_model_on_seeded_inputs() {
     }
 }
 
-/// Inputs the fuzzer once failed on (`fuzz/regressions/<target>/`), replayed on every run.
+/// Inputs the fuzzer once failed on (`tests/regressions/<target>/`), replayed on every run.
+/// They live under `tests/` so that the published crate carries them too.
 #[test]
 fn bus_fuzz_regressions_still_pass() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/regressions/bus_ops");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/bus_ops");
     let mut replayed = 0;
-    for entry in std::fs::read_dir(dir).expect("fuzz/regressions/bus_ops exists") {
+    for entry in std::fs::read_dir(dir).expect("tests/regressions/bus_ops exists") {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let result = std::panic::catch_unwind(|| bus::run(&data));

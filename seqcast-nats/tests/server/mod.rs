@@ -101,22 +101,25 @@ impl Drop for NatsServer {
     }
 }
 
+/// How to get a server, for messages.
+pub const INSTALL_HINT: &str = "install it (`apt-get install -y nats-server` on Debian/Ubuntu, \
+     as .ci/run does, or the binary from https://github.com/nats-io/nats-server on PATH), \
+     then run `cargo test -p seqcast-nats`";
+
 /// `nats-server` from `PATH`, or from the sbin directories Debian installs it in (which a
-/// non-root `PATH` may lack).
-fn find_binary() -> PathBuf {
+/// non-root `PATH` may lack). `None` if it is not installed.
+pub fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
         .map(|dir| dir.join("nats-server"))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "nats-server not found on PATH (nor in /usr/sbin): these tests run a real NATS \
-                 server. Install it, e.g. `apt-get install -y nats-server` on Debian/Ubuntu \
-                 (.ci/run does), or put the binary from https://github.com/nats-io/nats-server \
-                 on PATH."
-            )
-        })
+}
+
+fn find_binary() -> PathBuf {
+    binary().unwrap_or_else(|| {
+        panic!("nats-server not found on PATH (nor in /usr/sbin): these tests run a real NATS server; {INSTALL_HINT}")
+    })
 }
 
 /// A loopback port nobody listens on right now.
