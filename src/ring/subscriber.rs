@@ -190,6 +190,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         let gate = self.gate.take()?;
         // Usually already unregistered by the evicting publisher; a clone registered while its
         // source was being evicted is not, and must not hold the publishers back any more.
+        // This also takes the registry lock the evicting publisher held: the head loaded
+        // below is at least the head at the eviction, a full ring past the cursor then.
         self.ring.remove_gate(&gate);
         self.evicted = true;
         match gate.on_evict {
