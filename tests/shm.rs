@@ -361,32 +361,21 @@ fn header_mismatches_are_errors() {
     let len = std::fs::metadata(&path).unwrap().len();
     assert_eq!(len, tx.info().file_len);
 
-    let e = ShmSubscriber::<Msg>::open_at(&path, "another type").unwrap_err();
-    assert!(matches!(e, ShmError::Fingerprint { .. }), "{e}");
-    let e = ShmSubscriber::<[u32; 4]>::open_at(&path, TYPE).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ShmError::Layout {
-                field: "payload_size",
-                found: 64,
-                expected: 16
-            }
-        ),
-        "{e}"
+    let mismatch = |e: ShmError| match e {
+        ShmError::TypeMismatch { found, expected } => (found, expected),
+        e => panic!("{e}"),
+    };
+    let (found, expected) =
+        mismatch(ShmSubscriber::<Msg>::open_at(&path, "another type").unwrap_err());
+    assert_eq!(
+        (found.name.as_str(), found.size, found.align),
+        (TYPE, 64, 8)
     );
-    let e = ShmSubscriber::<[u8; 64]>::open_at(&path, TYPE).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ShmError::Layout {
-                field: "payload_align",
-                found: 8,
-                expected: 1
-            }
-        ),
-        "{e}"
-    );
+    assert_eq!(expected.name, "another type");
+    let (found, expected) = mismatch(ShmSubscriber::<[u32; 4]>::open_at(&path, TYPE).unwrap_err());
+    assert_eq!((found.size, expected.size, expected.align), (64, 16, 4));
+    let (found, expected) = mismatch(ShmSubscriber::<[u8; 64]>::open_at(&path, TYPE).unwrap_err());
+    assert_eq!((found.align, expected.align), (8, 1));
     // A second publisher on a live ring.
     let e = ShmPublisher::<Msg>::create_at(&path, 64, TYPE).unwrap_err();
     assert!(
