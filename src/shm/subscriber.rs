@@ -395,10 +395,11 @@ impl<T: Plain> ShmSubscriber<T> {
         self.cursor
     }
 
-    /// How many messages this subscriber is behind the publisher (0 when caught up).
+    /// How many messages this subscriber is behind the publisher (0 when caught up, or while
+    /// the file's head word is one the slots contradict).
     pub fn lag(&self) -> u64 {
-        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
-        head.saturating_sub(self.cursor)
+        self.published()
+            .map_or(0, |head| head.saturating_sub(self.cursor))
     }
 
     /// Whether the publisher closed the topic (messages may still be left to read).
