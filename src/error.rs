@@ -489,7 +489,7 @@ impl std::error::Error for PatternRecvError {}
 impl std::error::Error for PatternRecvTimeoutError {}
 
 #[cfg(all(feature = "shm", not(seqcast_loom)))]
-pub use shm_errors::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
+pub use shm_errors::{PayloadType, ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
 
 /// Errors of shared-memory topics ([`crate::shm`]).
 #[cfg(all(feature = "shm", not(seqcast_loom)))]
@@ -549,16 +549,47 @@ mod shm_errors {
             /// This process's value.
             expected: u64,
         },
-        /// The type fingerprint (payload type name, size and alignment) differs: the ring
-        /// carries another type.
-        Fingerprint {
-            /// The file's fingerprint.
-            found: u64,
-            /// The fingerprint of the type this process asked for.
-            expected: u64,
+        /// The ring carries another payload type: its type name, size or alignment (or the
+        /// fingerprint of all three) differs from the one this process asked for.
+        TypeMismatch {
+            /// The payload type the file's header describes.
+            found: PayloadType,
+            /// The payload type this process asked for.
+            expected: PayloadType,
         },
-        /// A header field holds a value no seqcast publisher writes.
+        /// A header field holds a value no seqcast publisher writes (or line 0, written once,
+        /// changed while the ring was being opened).
         Corrupt(&'static str),
+        /// The path names something other than a regular file (a FIFO, a device, a
+        /// directory...): refused before it is read, so that opening cannot block.
+        NotRegularFile {
+            /// The path.
+            path: PathBuf,
+            /// What it is instead.
+            kind: &'static str,
+        },
+        /// The file is owned by another user than this process's effective user (and not by
+        /// root): whoever owns a ring can feed its subscribers anything, so a ring created by
+        /// someone else under an expected name is refused (see
+        /// [`ShmSubscriber::open_at_owned_by`](crate::shm::ShmSubscriber::open_at_owned_by)).
+        Owner {
+            /// The file.
+            path: PathBuf,
+            /// The file's owner (uid).
+            owner: u32,
+            /// The owner this process accepts (its effective uid).
+            expected: u32,
+        },
+        /// The file system cannot hold a ring file of this size: refused when the ring is
+        /// created, rather than by a `SIGBUS` on the first write past the free space.
+        NoSpace {
+            /// The ring file.
+            path: PathBuf,
+            /// The file's size in bytes.
+            need: u64,
+            /// The bytes free for this process on the file system when it was checked.
+            available: u64,
+        },
         /// A publisher (process `pid`) still holds this ring: a second publisher would break the
         /// single-writer protocol.
         InUse {
@@ -600,12 +631,33 @@ mod shm_errors {
                     "shared-memory ring layout mismatch: {field} is {found} in the file, \
                      {expected} for the payload type asked for"
                 ),
-                ShmError::Fingerprint { found, expected } => write!(
+                ShmError::TypeMismatch { found, expected } => write!(
                     f,
-                    "shared-memory ring carries another payload type \
-                     (fingerprint {found:#018x}, expected {expected:#018x})"
+                    "shared-memory ring carries payload type {found}, not {expected} as asked"
                 ),
                 ShmError::Corrupt(what) => write!(f, "corrupted shared-memory ring header: {what}"),
+                ShmError::NotRegularFile { path, kind } => write!(
+                    f,
+                    "shared-memory ring {path:?} is a {kind}, not a regular file"
+                ),
+                ShmError::Owner {
+                    path,
+                    owner,
+                    expected,
+                } => write!(
+                    f,
+                    "shared-memory ring {path:?} is owned by uid {owner}, not by uid {expected} \
+                     (or root): refused, its owner could feed subscribers anything"
+                ),
+                ShmError::NoSpace {
+                    path,
+                    need,
+                    available,
+                } => write!(
+                    f,
+                    "shared-memory ring {path:?} needs {need} bytes, but its file system has \
+                     only {available} bytes of free space"
+                ),
                 ShmError::InUse { path, pid } => write!(
                     f,
                     "shared-memory ring {path:?} is held by a live publisher (pid {pid})"
@@ -621,6 +673,28 @@ mod shm_errors {
                 ShmError::Capacity(e) => Some(e),
                 _ => None,
             }
+        }
+    }
+
+    /// A payload type as a ring header describes it ([`ShmError::TypeMismatch`]).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PayloadType {
+        /// The type name given to the publisher or subscriber. The header keeps its first
+        /// 40 bytes; a name of 40 bytes or more read from a file ends in `…`.
+        pub name: String,
+        /// `size_of` the payload type.
+        pub size: u64,
+        /// `align_of` the payload type.
+        pub align: u64,
+    }
+
+    impl fmt::Display for PayloadType {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(
+                f,
+                "{:?} ({} bytes, align {})",
+                self.name, self.size, self.align
+            )
         }
     }
 

@@ -361,32 +361,21 @@ fn header_mismatches_are_errors() {
     let len = std::fs::metadata(&path).unwrap().len();
     assert_eq!(len, tx.info().file_len);
 
-    let e = ShmSubscriber::<Msg>::open_at(&path, "another type").unwrap_err();
-    assert!(matches!(e, ShmError::Fingerprint { .. }), "{e}");
-    let e = ShmSubscriber::<[u32; 4]>::open_at(&path, TYPE).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ShmError::Layout {
-                field: "payload_size",
-                found: 64,
-                expected: 16
-            }
-        ),
-        "{e}"
+    let mismatch = |e: ShmError| match e {
+        ShmError::TypeMismatch { found, expected } => (found, expected),
+        e => panic!("{e}"),
+    };
+    let (found, expected) =
+        mismatch(ShmSubscriber::<Msg>::open_at(&path, "another type").unwrap_err());
+    assert_eq!(
+        (found.name.as_str(), found.size, found.align),
+        (TYPE, 64, 8)
     );
-    let e = ShmSubscriber::<[u8; 64]>::open_at(&path, TYPE).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            ShmError::Layout {
-                field: "payload_align",
-                found: 8,
-                expected: 1
-            }
-        ),
-        "{e}"
-    );
+    assert_eq!(expected.name, "another type");
+    let (found, expected) = mismatch(ShmSubscriber::<[u32; 4]>::open_at(&path, TYPE).unwrap_err());
+    assert_eq!((found.size, expected.size, expected.align), (64, 16, 4));
+    let (found, expected) = mismatch(ShmSubscriber::<[u8; 64]>::open_at(&path, TYPE).unwrap_err());
+    assert_eq!((found.align, expected.align), (8, 1));
     // A second publisher on a live ring.
     let e = ShmPublisher::<Msg>::create_at(&path, 64, TYPE).unwrap_err();
     assert!(
@@ -535,4 +524,424 @@ fn header_validation_rejects_random_truncated_and_corrupted_headers() {
             assert!(shm::validate_header::<Msg>(&noisy, TYPE, len).is_ok());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hostile or broken file: another party writes words of the ring while subscribers read it.
+
+/// A read-write mapping of a ring file, to poke words at header and slot offsets the way a
+/// buggy or hostile process could.
+struct Poke {
+    map: memmap2::MmapRaw,
+}
+
+impl Poke {
+    fn open(path: &Path) -> Self {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        Poke {
+            map: memmap2::MmapOptions::new().map_raw(&file).unwrap(),
+        }
+    }
+
+    /// The 8-byte word at byte `offset` of the file.
+    fn word(&self, offset: u64) -> &std::sync::atomic::AtomicU64 {
+        let offset = usize::try_from(offset).unwrap();
+        assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
+        // SAFETY: in bounds and 8-aligned (checked above; the mapping is page-aligned); the
+        // ring's words are only ever accessed atomically, by every process; the reference
+        // lives no longer than `self`, which owns the mapping.
+        unsafe { &*self.map.as_ptr().add(offset).cast() }
+    }
+
+    /// The stamp of slot `i`.
+    fn stamp(&self, info: &shm::RingInfo, i: u64) -> &std::sync::atomic::AtomicU64 {
+        self.word(info.slots_offset + i * info.slot_size)
+    }
+}
+
+/// Byte offsets of header words the tests poke.
+const CAPACITY_AT: u64 = 3 * 8;
+const HEAD_AT: u64 = 32 * 8;
+
+/// Runs `f` on its own thread and returns its result; fails the test if `f` panics or has not
+/// returned after `secs` seconds (a hang).
+fn within<R: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(r) => {
+            thread.join().unwrap();
+            r
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still running after {secs} s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!(),
+        },
+    }
+}
+
+/// Receives with `recv_timeout` until message `end - 1` has been accounted for; checks order,
+/// that every lag report is non-zero, and `delivered + lagged == end - first`. Panics (a
+/// wedge) if nothing comes for `quiet`.
+fn drain_to(rx: &mut ShmSubscriber<u64>, first: u64, end: u64, quiet: Duration) -> (u64, u64) {
+    let (mut next, mut delivered, mut lagged) = (first, 0u64, 0u64);
+    while next < end {
+        match rx.recv_timeout(quiet) {
+            Ok(v) => {
+                assert_eq!(v, next, "out of order or duplicate");
+                next += 1;
+                delivered += 1;
+            }
+            Err(ShmRecvTimeoutError::Lagged(n)) => {
+                assert!(
+                    n > 0 && next + n <= end,
+                    "implausible Lagged({n}) at {next}"
+                );
+                next += n;
+                lagged += n;
+            }
+            Err(e) => panic!("at {next} of {end}: {e}"),
+        }
+    }
+    assert_eq!(delivered + lagged, end - first);
+    (delivered, lagged)
+}
+
+/// A thread flipping a stamp between "message 0 complete" and 0 while the subscriber reads it:
+/// some reads see `2s + 2` first and `0` on the re-check. That is a lost message (an exact
+/// `Lagged(1)`), never an overflow in the lag arithmetic.
+#[test]
+fn stamp_zeroed_between_the_two_stamp_loads() {
+    type Big = [u64; 32];
+    let path = ring_path("stamp0");
+    let mut tx = ShmPublisher::<Big>::create_at(&path, 1, "big").unwrap();
+    tx.send([7; 32]);
+    let info = tx.info();
+    let poke = std::sync::Arc::new(Poke::open(&path));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let (poke, stop) = (poke.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let stamp = poke.stamp(&info, 0);
+            while !stop.load(Ordering::Relaxed) {
+                stamp.store(2, Ordering::Relaxed);
+                stamp.store(0, Ordering::Relaxed);
+            }
+        })
+    };
+    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
+    let lags = within("hammered receive", 60, move || {
+        let (mut lags, mut delivered) = (0u64, 0u64);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            rx.rewind();
+            match rx.try_recv() {
+                Ok(v) => {
+                    assert_eq!(v, [7; 32]);
+                    delivered += 1;
+                }
+                Err(ShmTryRecvError::Lagged(n)) => {
+                    assert_eq!(n, 1, "one message published, one lost");
+                    lags += 1;
+                }
+                Err(ShmTryRecvError::Empty) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        eprintln!("delivered {delivered}, lost {lags}");
+        lags
+    });
+    stop.store(true, Ordering::Relaxed);
+    hammer.join().unwrap();
+    drop(tx);
+    let _ = lags;
+}
+
+/// One stamp set to `u64::MAX` (nothing any publisher writes): the subscriber skips the
+/// message it destroyed and goes on receiving what the honest publisher sends next.
+#[test]
+fn stamp_set_to_max_does_not_wedge_the_subscriber() {
+    let path = ring_path("stampmax");
+    let mut tx = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap();
+    let mut rx = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap();
+    let info = tx.info();
+    let poke = Poke::open(&path);
+    tx.send(0);
+    poke.stamp(&info, 0).store(u64::MAX, Ordering::Relaxed);
+    within("receive past a u64::MAX stamp", 60, move || {
+        match rx.try_recv() {
+            Err(ShmTryRecvError::Lagged(1)) => {}
+            other => panic!("expected Lagged(1) for the destroyed message, got {other:?}"),
+        }
+        for s in 1..1000 {
+            tx.send(s);
+        }
+        drain_to(&mut rx, 1, 1000, Duration::from_secs(5));
+        // Caught up and still in step: the next message arrives.
+        tx.send(1000);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(1000));
+    });
+}
+
+/// Stamps no publisher could have written yet (past the head): not a lag report (and never
+/// `Lagged(0)`): the subscriber waits, and the publisher's own write of that message repairs
+/// the slot.
+#[test]
+fn garbage_stamps_past_the_head_wait_for_the_publisher() {
+    let path = ring_path("garbage");
+    let mut tx = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap();
+    let mut rx = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap();
+    let info = tx.info();
+    let poke = Poke::open(&path);
+    for s in 0..3 {
+        tx.send(s);
+    }
+    within("receive past garbage stamps", 60, move || {
+        // Not a stamp of slot 3's messages; a stamp of slot 3 far past the head; u64::MAX.
+        for garbage in [12_345, 2 * (3 + 8 * 1000) + 2, u64::MAX - 1, u64::MAX] {
+            for s in 0..3 {
+                assert_eq!(rx.try_recv(), Ok(s));
+            }
+            poke.stamp(&info, 3).store(garbage, Ordering::Relaxed);
+            for _ in 0..100 {
+                assert_eq!(
+                    rx.try_recv(),
+                    Err(ShmTryRecvError::Empty),
+                    "stamp {garbage}"
+                );
+            }
+            rx.rewind();
+        }
+        for _ in 0..3 {
+            rx.try_recv().unwrap();
+        }
+        tx.send(3);
+        assert_eq!(rx.try_recv(), Ok(3));
+    });
+}
+
+/// A stamp reset to 0 (or any earlier lap) after its message was published: the publisher
+/// will not write that slot again for a whole lap, so the subscriber, seeing the head past it,
+/// reports the message lost (`Lagged(1)`) instead of waiting a lap.
+#[test]
+fn stamp_reset_below_the_head_is_skipped_not_waited_for() {
+    let path = ring_path("reset");
+    let mut tx = ShmPublisher::<u64>::create_at(&path, 1024, "u64").unwrap();
+    let mut rx = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap();
+    let info = tx.info();
+    let poke = Poke::open(&path);
+    for s in 0..10 {
+        tx.send(s);
+    }
+    poke.stamp(&info, 3).store(0, Ordering::Relaxed);
+    poke.stamp(&info, 6).store(2 * 2, Ordering::Relaxed); // message 1's stamp: a lap too old
+    within("receive past reset stamps", 60, move || {
+        let quiet = Duration::from_secs(5);
+        for s in 0..3 {
+            assert_eq!(rx.recv_timeout(quiet), Ok(s));
+        }
+        assert_eq!(rx.recv_timeout(quiet), Err(ShmRecvTimeoutError::Lagged(1)));
+        assert_eq!(rx.recv_timeout(quiet), Ok(4));
+        assert_eq!(rx.recv_timeout(quiet), Ok(5));
+        assert_eq!(rx.recv_timeout(quiet), Err(ShmRecvTimeoutError::Lagged(1)));
+        for s in 7..10 {
+            assert_eq!(rx.recv_timeout(quiet), Ok(s));
+        }
+        assert_eq!(rx.stats().missed, 2);
+        drop(tx);
+    });
+}
+
+/// The head word set to `u64::MAX` when a subscriber opens: a clear error, not a cursor parked
+/// at an absurd position; once the publisher sends again (rewriting the head), opening works.
+#[test]
+fn head_set_to_max_at_open() {
+    let path = ring_path("headmax");
+    let mut tx = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap();
+    for s in 0..5 {
+        tx.send(s);
+    }
+    let poke = Poke::open(&path);
+    poke.word(HEAD_AT).store(u64::MAX, Ordering::Relaxed);
+    within("open with a garbage head", 60, move || {
+        match ShmSubscriber::<u64>::open_at(&path, "u64") {
+            Err(e) => assert!(matches!(e, ShmError::Corrupt(_)), "{e}"),
+            Ok(mut rx) => {
+                tx.send(5);
+                assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(5));
+                panic!("opened at position {}", rx.position());
+            }
+        }
+        tx.send(5);
+        let mut rx = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap();
+        assert_eq!(rx.position(), 6);
+        tx.send(6);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(6));
+    });
+}
+
+/// A thread rewriting the capacity word while subscribers open the ring: each open succeeds
+/// with one consistent capacity or fails cleanly; no assertion trips.
+#[test]
+fn capacity_word_changing_during_open() {
+    let path = ring_path("capflip");
+    let tx = ShmPublisher::<u64>::create_at(&path, 64, "u64").unwrap();
+    let poke = std::sync::Arc::new(Poke::open(&path));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let (poke, stop) = (poke.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let cap = poke.word(CAPACITY_AT);
+            while !stop.load(Ordering::Relaxed) {
+                cap.store(8, Ordering::Relaxed);
+                cap.store(64, Ordering::Relaxed);
+            }
+            cap.store(64, Ordering::Relaxed);
+        })
+    };
+    let opened = {
+        let path = path.clone();
+        within("opens during capacity flips", 120, move || {
+            let (mut ok, mut small, mut err) = (0, 0, 0);
+            for _ in 0..5_000 {
+                match ShmSubscriber::<u64>::open_at(&path, "u64") {
+                    Ok(rx) => {
+                        assert!([8, 64].contains(&rx.capacity()));
+                        ok += 1;
+                        small += usize::from(rx.capacity() == 8);
+                    }
+                    Err(ShmError::Corrupt(_)) => err += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            eprintln!("opened {ok} ({small} with capacity 8), refused {err}");
+            ok
+        })
+    };
+    stop.store(true, Ordering::Relaxed);
+    hammer.join().unwrap();
+    let _ = opened;
+    drop(tx);
+}
+
+/// A head and a stamp faked consistently (two words): huge lag reports are possible, but the
+/// counters saturate instead of overflowing, however often the subscriber rewinds.
+#[test]
+fn huge_lag_reports_saturate_the_counters() {
+    let path = ring_path("saturate");
+    let mut tx = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap();
+    let mut rx = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap();
+    let info = tx.info();
+    tx.send(0);
+    let poke = Poke::open(&path);
+    let head = 1u64 << 62;
+    poke.word(HEAD_AT).store(head, Ordering::Relaxed);
+    poke.stamp(&info, 7).store(u64::MAX, Ordering::Relaxed);
+    poke.stamp(&info, 0)
+        .store(2 * (head - 8) + 2, Ordering::Relaxed);
+    within("rewinds with huge lag reports", 60, move || {
+        for _ in 0..8 {
+            rx.rewind();
+            match rx.try_recv() {
+                Err(ShmTryRecvError::Lagged(n)) => assert!(n > 0 && n <= head, "{n}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(rx.stats().missed, u64::MAX);
+        drop(tx);
+    });
+}
+
+/// A FIFO where the ring should be: opening it must not block in `open(2)` waiting for a
+/// writer (or a reader), and it is refused as not a regular file.
+#[test]
+fn fifo_at_the_ring_name_is_refused() {
+    let path = ring_path("fifo");
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let p = path.clone();
+    let e = within("open_at on a FIFO", 10, move || {
+        ShmSubscriber::<u64>::open_at(&p, "u64").map(|_| ())
+    });
+    let e = e.unwrap_err();
+    assert!(
+        matches!(&e, ShmError::NotRegularFile { kind: "FIFO", path: p } if *p == path),
+        "{e}"
+    );
+    let p = path.clone();
+    let e = within("create_at over a FIFO", 10, move || {
+        ShmPublisher::<u64>::create_at(&p, 8, "u64").map(|_| ())
+    });
+    let e = e.unwrap_err();
+    assert!(matches!(e, ShmError::NotRegularFile { .. }), "{e}");
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A ring file owned by another user (who could have created the name first and feed
+/// well-formed fake data) is refused. Needs root to hand the file to another uid; skipped
+/// otherwise.
+#[test]
+fn ring_owned_by_another_user_is_refused() {
+    let path = ring_path("owner");
+    let tx = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap();
+    if let Err(e) = std::os::unix::fs::chown(&path, Some(4242), None) {
+        eprintln!("skipped: cannot chown the ring ({e})");
+        return;
+    }
+    let e = ShmSubscriber::<u64>::open_at(&path, "u64").unwrap_err();
+    assert!(matches!(e, ShmError::Owner { owner: 4242, .. }), "{e}");
+    // Unless the caller says whom it trusts.
+    let rx = ShmSubscriber::<u64>::open_at_owned_by(&path, "u64", 4242).unwrap();
+    drop(rx);
+    // A publisher does not replace another user's file either.
+    let e = ShmPublisher::<u64>::create_at(&path, 8, "u64").unwrap_err();
+    assert!(matches!(e, ShmError::Owner { owner: 4242, .. }), "{e}");
+    drop(tx);
+}
+
+/// A capacity whose file the file system cannot hold is refused when the ring is created, not
+/// by a `SIGBUS` on the first write past the free space.
+#[test]
+fn capacity_beyond_the_free_space_is_refused() {
+    let path = ring_path("huge");
+    let e = ShmPublisher::<u64>::create_at(&path, 1 << 40, "u64").map(|_| ());
+    let e = e.unwrap_err();
+    assert!(
+        matches!(&e, ShmError::NoSpace { need, path: p, .. } if *need > 1 << 46 && *p == path),
+        "{e}"
+    );
+    assert!(!path.exists());
+}
+
+/// Errors name the path the caller gave (not the temporary file the publisher builds), and a
+/// type mismatch names both types, with sizes and alignments.
+#[test]
+fn errors_name_the_path_and_the_types() {
+    let path = Path::new("/nonexistent-seqcast-dir/ring");
+    let e = ShmPublisher::<u64>::create_at(path, 8, "u64").unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("/nonexistent-seqcast-dir/ring\""), "{shown}");
+    assert!(!shown.contains(".tmp"), "{shown}");
+
+    let path = ring_path("types");
+    let tx = ShmPublisher::<Msg>::create_at(&path, 8, TYPE).unwrap();
+    let e = ShmSubscriber::<Msg>::open_at(&path, "another type").unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains(TYPE) && shown.contains("another type"),
+        "{shown}"
+    );
+    let e = ShmSubscriber::<[u32; 4]>::open_at(&path, "quad").unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains(TYPE) && shown.contains("quad"), "{shown}");
+    assert!(shown.contains("64") && shown.contains("16"), "{shown}");
+    drop(tx);
 }

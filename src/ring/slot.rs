@@ -26,6 +26,9 @@
 //! * reader: `a = stamp` (Acquire); words (Relaxed); `fence(Acquire)`; `b = stamp`
 //!   (Relaxed); deliver only if `a == b == 2s+2`. (Payloads over 256 bytes skip the copy
 //!   when `a != 2s+2`; smaller ones copy first, so that all their lines are fetched at once.)
+//!   On read-only mappings (shared-memory subscribers) the Acquire load of `a` is a Relaxed
+//!   load followed by `fence(Acquire)` (`Slot::read_read_only`), the form Rust documents
+//!   for read-only memory; the argument below is the same.
 //!
 //! If any word the reader loaded came from a later write `s'`, the writer's release fence
 //! (before that word's store) synchronises with the reader's acquire fence (after that word's
@@ -87,7 +90,8 @@ const DONE_ORDER: Ordering = Ordering::Relaxed;
 /// intact. `message_of(stamp)` replaced message `message_of(stamp) - capacity` and every
 /// earlier one in its slot; `head - capacity` is the oldest any publisher could still leave
 /// intact. Never below `cursor + 1`, so a reader always moves forward (a consistent ring has
-/// `message_of(stamp) >= cursor + capacity` anyway; the bound guards a corrupted shm file).
+/// `message_of(stamp) >= cursor + capacity` anyway). `stamp` must be non-zero: a reader of a
+/// shared-memory file checks that the stamp is one a publisher could have written first.
 #[inline]
 pub(crate) fn resync(cursor: u64, stamp: u64, head: u64, capacity: u64) -> u64 {
     (message_of(stamp).saturating_add(1).saturating_sub(capacity))
@@ -146,9 +150,34 @@ impl<T: Copy> Slot<T> {
         self.stamp.load(Ordering::Acquire)
     }
 
+    /// The current stamp, Relaxed: for a reader that orders it with its own fences (a
+    /// shared-memory subscriber checking a stamp against the head).
+    #[cfg_attr(not(all(feature = "shm", not(seqcast_loom))), allow(dead_code))] // shm only
+    #[inline]
+    pub(crate) fn stamp_relaxed(&self) -> u64 {
+        self.stamp.load(Ordering::Relaxed)
+    }
+
     /// Tries to read message `seq` (never blocks, never writes).
     #[inline]
     pub(crate) fn read(&self, seq: u64) -> Read<T> {
+        self.read_as::<false>(seq)
+    }
+
+    /// [`read`](Self::read) for memory mapped read-only (`PROT_READ`): the first stamp load is
+    /// Relaxed, then a `fence(Acquire)`, instead of an Acquire load. Rust's atomics
+    /// documentation only promises Relaxed loads on read-only memory; the load-then-fence
+    /// pair gives the same synchronisation (the fence pairs with the writer's Release store,
+    /// as the Acquire load does). A separate instantiation, so the in-process ring's code is
+    /// unchanged.
+    #[cfg_attr(not(all(feature = "shm", not(seqcast_loom))), allow(dead_code))] // shm only
+    #[inline]
+    pub(crate) fn read_read_only(&self, seq: u64) -> Read<T> {
+        self.read_as::<true>(seq)
+    }
+
+    #[inline(always)]
+    fn read_as<const READ_ONLY: bool>(&self, seq: u64) -> Read<T> {
         let want = done(seq);
         let early = |a: u64| {
             if a < want {
@@ -157,10 +186,20 @@ impl<T: Copy> Slot<T> {
                 Read::Overwritten(a)
             }
         };
-        // Acquire: pairs with the Release store of `2s+2` in `write`.
-        let a = self.stamp.load(Ordering::Acquire);
+        let a = if READ_ONLY {
+            // Relaxed: made Acquire by the fence below, before any payload word is loaded.
+            self.stamp.load(Ordering::Relaxed)
+        } else {
+            // Acquire: pairs with the Release store of `2s+2` in `write`.
+            self.stamp.load(Ordering::Acquire)
+        };
         if !Payload::<T>::EAGER && a != want {
             return early(a);
+        }
+        if READ_ONLY {
+            // Acquire fence: with the Relaxed load of `a`, pairs with the Release store of
+            // `2s+2` in `write` (what the Acquire load does in the other instantiation).
+            fence(Ordering::Acquire);
         }
         // Small payloads are copied whatever `a` says (see `Payload::EAGER`).
         let copy = self.payload.load();

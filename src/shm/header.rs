@@ -5,16 +5,19 @@
 //! bytes, so it is a pure function that can be fed arbitrary input.
 
 use super::plain::Plain;
-use crate::error::ShmError;
+use crate::error::{PayloadType, ShmError};
 use crate::ring::slot::Slot;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{fence, AtomicU64, Ordering};
 use core::mem::{align_of, size_of};
 use std::time::Duration;
 
 /// First word of every ring file: `"seqcast1"` as a native-endian `u64`.
 pub const MAGIC: u64 = u64::from_ne_bytes(*b"seqcast1");
 /// Version of the file layout (header words and slot format). Bumped on any change.
-pub const LAYOUT_VERSION: u64 = 1;
+///
+/// 2: the payload type name in line 0 (words 11..16), and `head` stored with Release (a
+/// subscriber checks the head against the slots' stamps).
+pub const LAYOUT_VERSION: u64 = 2;
 /// Bytes of header before the first slot (the slots start at the next multiple of the slot
 /// alignment).
 pub const HEADER_BYTES: usize = WORDS * 8;
@@ -47,6 +50,11 @@ pub(crate) const W_FINGERPRINT: usize = 8;
 pub(crate) const W_PID: usize = 9;
 /// The heartbeat period in nanoseconds (0: the publisher has no heartbeat).
 pub(crate) const W_HEARTBEAT_NS: usize = 10;
+/// Words 11..16: the first `TYPE_NAME_BYTES` bytes of the publisher's type name, NUL-padded.
+/// Only for error messages (the fingerprint is what is checked).
+pub(crate) const W_TYPE_NAME: usize = 11;
+/// Bytes of type name the header keeps.
+pub(crate) const TYPE_NAME_BYTES: usize = 40;
 // Line 1 (words 16..32): written rarely by the publisher.
 /// Bumped by the publisher's heartbeat thread (Relaxed).
 pub(crate) const W_HEARTBEAT: usize = 16;
@@ -55,7 +63,9 @@ pub(crate) const W_CLOSED: usize = 17;
 /// The number of messages ever sent; meaningful once `closed` is 1.
 pub(crate) const W_FINAL_HEAD: usize = 18;
 // Line 2 (words 32..48): written by the publisher after every message.
-/// Messages completed (Relaxed; like `Ring::head`).
+/// Messages completed. Stored with Release after each message's final stamp, so that a
+/// subscriber can check it against the stamps (`h > 0` implies slot `h - 1` holds message
+/// `h - 1` or a later one) and never trusts a head the slots contradict.
 pub(crate) const W_HEAD: usize = 32;
 /// Number of header words.
 const WORDS: usize = 48;
@@ -75,20 +85,38 @@ impl Header {
         &self.words[i]
     }
 
-    /// Copies the header out, word by word, `magic` first with Acquire (pairs with the
-    /// creator's Release store of `magic`, after every other line-0 word).
+    /// Copies the header out, word by word, `magic` first, then a `fence(Acquire)` (with the
+    /// magic load, pairs with the creator's Release store of `magic`, after every other
+    /// line-0 word). Relaxed loads and a fence rather than an Acquire load: the subscriber's
+    /// mapping is read-only, where Rust only documents Relaxed loads.
     pub(crate) fn snapshot(&self) -> [u8; HEADER_BYTES] {
         let mut out = [0u8; HEADER_BYTES];
-        for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
-            let order = if i == W_MAGIC {
-                Ordering::Acquire
-            } else {
-                // Relaxed: ordered after the magic load by its Acquire.
-                Ordering::Relaxed
-            };
-            chunk.copy_from_slice(&self.words[i].load(order).to_ne_bytes());
+        // Relaxed: made Acquire by the fence right after it.
+        let magic = self.words[W_MAGIC].load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        out[..8].copy_from_slice(&magic.to_ne_bytes());
+        for (i, chunk) in out.chunks_exact_mut(8).enumerate().skip(1) {
+            // Relaxed: ordered after the magic load by the fence.
+            chunk.copy_from_slice(&self.words[i].load(Ordering::Relaxed).to_ne_bytes());
         }
         out
+    }
+
+    /// Stores the first `TYPE_NAME_BYTES` bytes of `name` (cut at a character boundary) in
+    /// words `W_TYPE_NAME..`, NUL-padded. Creator only, before `magic`.
+    pub(crate) fn store_type_name(&self, name: &str) {
+        let mut cut = name.len().min(TYPE_NAME_BYTES);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut bytes = [0u8; TYPE_NAME_BYTES];
+        bytes[..cut].copy_from_slice(&name.as_bytes()[..cut]);
+        for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            // Relaxed: published by the Release store of `magic`, as the other line-0 words.
+            self.words[W_TYPE_NAME + i].store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
     }
 }
 
@@ -97,7 +125,8 @@ impl Header {
 /// Publisher and subscribers pass the same name (any string naming the payload type and
 /// its version, e.g. `"md::Quote/v2"`); a subscriber that names another type, or whose `T`
 /// has another size or alignment, is refused with
-/// [`ShmError::Fingerprint`](crate::error::ShmError::Fingerprint).
+/// [`ShmError::TypeMismatch`](crate::error::ShmError::TypeMismatch), which names both types
+/// (the header keeps the first 40 bytes of the publisher's name for that).
 pub fn fingerprint<T>(type_name: &str) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -144,10 +173,10 @@ pub(crate) fn slot_layout<T: Plain>() -> Result<(u64, u64, u64), ShmError> {
 /// Checks a copy of a ring file's header for a ring of `T` named `type_name`, in a file (or
 /// mapping) of `file_len` bytes.
 ///
-/// Checks, in order: length of `bytes` and of the file, magic, version, payload size and
-/// alignment, slot size, alignment and offset, fingerprint, capacity (a non-zero power of
-/// two), file length for every slot, heartbeat period (at most a minute), pid. Returns the first problem; never panics, whatever
-/// the input.
+/// Checks, in order: length of `bytes` and of the file, magic, version, payload size,
+/// alignment and fingerprint, slot size, alignment and offset, capacity (a non-zero power of
+/// two), file length for every slot, heartbeat period (at most a minute), pid. Returns the
+/// first problem; never panics, whatever the input.
 ///
 /// # Examples
 /// ```
@@ -187,10 +216,29 @@ pub fn validate_header<T: Plain>(
             expected: LAYOUT_VERSION,
         });
     }
+    let expected = PayloadType {
+        name: type_name.to_owned(),
+        size: size_of::<T>() as u64,
+        align: align_of::<T>() as u64,
+    };
+    let (size, align) = (word(W_PAYLOAD_SIZE), word(W_PAYLOAD_ALIGN));
+    let same = size == expected.size
+        && align == expected.align
+        && word(W_FINGERPRINT) == fingerprint::<T>(type_name);
+    if !same {
+        let name = &bytes[W_TYPE_NAME * 8..W_TYPE_NAME * 8 + TYPE_NAME_BYTES];
+        let len = name.iter().position(|&b| b == 0).unwrap_or(TYPE_NAME_BYTES);
+        let mut name = String::from_utf8_lossy(&name[..len]).into_owned();
+        if len == TYPE_NAME_BYTES {
+            name.push('…');
+        }
+        return Err(ShmError::TypeMismatch {
+            found: PayloadType { name, size, align },
+            expected,
+        });
+    }
     let (slot_size, slot_align, slots_offset) = slot_layout::<T>()?;
     let expect = [
-        ("payload_size", W_PAYLOAD_SIZE, size_of::<T>() as u64),
-        ("payload_align", W_PAYLOAD_ALIGN, align_of::<T>() as u64),
         ("slot_size", W_SLOT_SIZE, slot_size),
         ("slot_align", W_SLOT_ALIGN, slot_align),
         ("slots_offset", W_SLOTS_OFFSET, slots_offset),
@@ -204,11 +252,6 @@ pub fn validate_header<T: Plain>(
                 expected,
             });
         }
-    }
-    let expected = fingerprint::<T>(type_name);
-    let found = word(W_FINGERPRINT);
-    if found != expected {
-        return Err(ShmError::Fingerprint { found, expected });
     }
     let capacity = word(W_CAPACITY);
     if !capacity.is_power_of_two() {

@@ -12,7 +12,8 @@
 //! ```text
 //! offset 0    header line 0 (128 B)  written once, before `magic` is published
 //!             magic, version, slots_offset, capacity, slot_size, slot_align,
-//!             payload_size, payload_align, fingerprint, pid, heartbeat_ns
+//!             payload_size, payload_align, fingerprint, pid, heartbeat_ns,
+//!             type name (40 bytes, for error messages)
 //! offset 128  header line 1 (128 B)  heartbeat, closed, final_head
 //! offset 256  header line 2 (128 B)  head
 //! offset 384  capacity × Slot<T>     (`slots_offset`: 384 rounded up to the slot alignment)
@@ -24,18 +25,29 @@
 //!   last (Release) and loaded first (Acquire) all the same.
 //! * `heartbeat`: the publisher's heartbeat thread, every `heartbeat_ns` (see "Publisher
 //!   death"). `closed` / `final_head`: the publisher, once, when its handle is dropped.
-//! * `head`: the publisher, after every message (Relaxed: as `Ring::head`, only a monotone
-//!   estimate of where the publisher is; stamps publish payloads). It has its own line, so a
-//!   subscriber spinning on a slot does not share a line with it.
+//! * `head`: the publisher, after every message, with Release (after that message's final
+//!   stamp): a subscriber that loads head `h` (then an Acquire fence) sees slot `h - 1` hold
+//!   message `h - 1` or a later one, so it can check the head against the slots, and a
+//!   stamp older than a head past it is known to be corrupt rather than not yet visible. It
+//!   has its own line, so a subscriber spinning on a slot does not share a line with it.
 //! * slots: the publisher, through `Slot::write`. Subscribers only call `Slot::read`.
 //!
 //! # Opening is validated, never trusted
+//! Whatever is at the name must be a regular file (checked before `open(2)`, which blocks on
+//! a FIFO, opened `O_NONBLOCK`, and checked again with `fstat`) owned by this process's
+//! effective user or root ([`ShmError::Owner`]: the owner of a ring can feed its subscribers
+//! well-formed fake data, so a ring another local user created first under an expected name
+//! is refused; [`ShmSubscriber::open_at_owned_by`] names another trusted owner). The
+//! publisher refuses to replace a non-regular file or another user's file the same way.
+//!
 //! A subscriber maps the file, checks that it holds at least a header, copies the header
 //! words out with atomic loads, and checks the copy with [`validate_header`] (a pure function
 //! of the bytes, fuzzed by the tests): magic, version, the payload's size and alignment, the
 //! slot size and alignment and offset this build computes for `T`, the type fingerprint, a
 //! power-of-two capacity, and a file long enough for every slot. Only then does it view the
-//! slot area as `[Slot<T>]`. A mismatch is a [`ShmError`].
+//! slot area as `[Slot<T>]`, after checking that line 0 did not change while it was read
+//! (it is written once), and it starts at the head only if the slots agree with it. A
+//! mismatch is a [`ShmError`]; a type mismatch names both types ([`ShmError::TypeMismatch`]).
 //!
 //! Casting the header before it is validated is sound because the header is 48 `AtomicU64`s
 //! (any bytes are a valid value), the mapping is page-aligned and was checked to be long
@@ -44,6 +56,24 @@
 //! through `Slot::read`, after its stamp check, and [`Plain`] promises any bytes are a valid
 //! `T`. What a hostile or corrupted file can do is deliver garbage values or lag reports; it
 //! cannot make a subscriber read out of bounds, panic, or hang.
+//!
+//! # Receiving never trusts a word either
+//! The stamps and the head come from a file anyone with write access may scribble on. A
+//! subscriber at message `s` uses a stamp past `2s + 2` as a lap only if a publisher could
+//! have written it there: a stamp of the same slot, at most one message past a head that the
+//! slots agree with (the head is stored after the stamps, so a genuine stamp of message `m`
+//! comes with a head of at least `m - 1`). Then the in-process lag rule applies unchanged.
+//! Any other stamp (zero or an older lap on the re-check, another slot's, far past the head,
+//! `u64::MAX`) means the slot of message `s` is garbage: if the head is past `s`, the
+//! message is lost, and the subscriber skips it and whatever the head says was overwritten
+//! since, reporting exactly that many as `Lagged(n)`, `n >= 1`; otherwise message `s` is not
+//! published yet and the publisher's own write of it will replace the garbage (`Empty`
+//! until then). A stamp reset below `2s + 2` after its message was published is found the
+//! same way on the liveness check (every 16th `Empty`): the head is past `s`, and after the
+//! head's Release store an honest slot shows that message's stamp. A head the slots
+//! contradict is refused at open ([`ShmError::Corrupt`]) and ignored while receiving (the
+//! next send rewrites it). Cursors therefore move only forward, to at most one past an
+//! accepted head, and lag counters saturate.
 //!
 //! A file that is *shrunk* while mapped (someone truncates it) raises `SIGBUS` in every
 //! process that touches the lost pages, as with any memory-mapped file; seqcast itself never
@@ -56,10 +86,12 @@
 //!   once"). The seqlock argument of `ring::slot` only uses the hardware's ordering of loads,
 //!   stores and fences on coherent memory, which is the same whether the other party is a
 //!   thread or a process.
-//! * Read-only pages: a subscriber only ever *loads*. On x86_64 an 8-byte atomic load is a
-//!   plain `mov` (whatever the ordering), on aarch64 an `ldr`/`ldar`, and `atomic-maybe-uninit`
-//!   copies payload words with the same instructions in inline assembly; fences touch no
-//!   memory. None of them writes, so `PROT_READ` pages are enough. A subscriber never does a
+//! * Read-only pages: a subscriber only ever *loads*, and only with Relaxed loads followed
+//!   by `fence(Acquire)` where it needs Acquire (`Slot::read_read_only`, the header
+//!   snapshot, `closed`, `head`): Rust's atomics documentation guarantees only Relaxed loads
+//!   on read-only memory. On x86_64 such a load is a plain `mov`, on aarch64 an `ldr`, and
+//!   `atomic-maybe-uninit` copies payload words with the same instructions in inline
+//!   assembly; fences touch no memory. None of them writes, so `PROT_READ` pages are enough. A subscriber never does a
 //!   read-modify-write (which would fault on a read-only page, a crash and not silent
 //!   corruption). Some 32-bit targets implement 64-bit atomic loads with a compare-exchange,
 //!   which would write: this module is therefore built only on Linux x86_64 and aarch64.
@@ -92,7 +124,9 @@
 //!
 //! # Progress
 //! `ShmPublisher::send` is wait-free (as `Publisher::send`: one slot write and one store of
-//! `head`). `ShmSubscriber::try_recv` is wait-free; every 16th consecutive `Empty` it reads the
+//! `head`). Creating a ring reserves its file's space up front (`statvfs`, then
+//! `fallocate`): a ring the file system cannot hold is [`ShmError::NoSpace`] at creation,
+//! not a `SIGBUS` on a later `send`. `ShmSubscriber::try_recv` is wait-free; every 16th consecutive `Empty` it reads the
 //! clock for the liveness check, and only after a silent `dead_after` window does it make a
 //! `kill(pid, 0)` system call.
 #![cfg(all(
@@ -100,6 +134,7 @@
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 
+mod file;
 mod header;
 mod plain;
 mod publisher;

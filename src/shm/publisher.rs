@@ -66,7 +66,11 @@ impl<T: Plain> ShmPublisher<T> {
     /// [`fingerprint`](super::fingerprint)).
     ///
     /// An existing file of that name is replaced, unless a live publisher holds it
-    /// ([`ShmError::InUse`]).
+    /// ([`ShmError::InUse`]), it is not a regular file ([`ShmError::NotRegularFile`]), or it
+    /// belongs to another user ([`ShmError::Owner`]).
+    ///
+    /// The file's space is reserved up front: a ring the file system cannot hold is
+    /// [`ShmError::NoSpace`] here, not a `SIGBUS` on a later `send`.
     pub fn create(name: &str, capacity: usize, type_name: &str) -> Result<Self, ShmError> {
         Self::create_at(path_for(name)?, capacity, type_name)
     }
@@ -112,12 +116,13 @@ impl<T: Plain> ShmPublisher<T> {
             .create_new(true)
             .mode(0o644)
             .open(&tmp)
-            .map_err(|e| io_error(&tmp, e))?;
+            .map_err(|e| io_error(path, e))?;
+        // Errors name `path`, the ring the caller asked for, not the temporary file.
         let built = lock(&file, libc::LOCK_EX | libc::LOCK_NB)
-            .map_err(|e| io_error(&tmp, e))
+            .map_err(|e| io_error(path, e))
             .and_then(|()| {
                 let ns = HEARTBEAT_INTERVAL.as_nanos() as u64;
-                Region::<T>::create(&tmp, &file, capacity as u64, type_name, ns)
+                Region::<T>::create(path, &file, capacity as u64, type_name, ns)
             })
             .and_then(|region| {
                 std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
@@ -148,19 +153,20 @@ impl<T: Plain> ShmPublisher<T> {
 
     /// Publishes `value` and returns its sequence number (0 for the first message).
     ///
-    /// Wait-free: one slot write (the seqlock recipe of the in-process ring) and one Relaxed
+    /// Wait-free: one slot write (the seqlock recipe of the in-process ring) and one Release
     /// store of the header's `head`.
     #[inline]
     pub fn send(&mut self, value: T) -> u64 {
         let seq = self.next;
         self.region.slot(seq).write(seq, value);
         self.next = seq + 1;
-        // Relaxed: `head` is only an estimate of where the publisher is (`shm` module docs);
-        // payloads are published by the slot stamps.
+        // Release: a subscriber that sees this head then sees the final stamp of every message
+        // below it, so it can tell a corrupted stamp from one not yet visible (`shm` module
+        // docs). A plain `mov` on x86-64, like the Relaxed store.
         self.region
             .header()
             .word(W_HEAD)
-            .store(seq + 1, Ordering::Relaxed);
+            .store(seq + 1, Ordering::Release);
         seq
     }
 
@@ -257,12 +263,18 @@ fn lock(file: &File, op: libc::c_int) -> std::io::Result<()> {
     }
 }
 
-/// Fails with `InUse` if a live publisher holds the file at `path` (its exclusive `flock`).
+/// Fails with `InUse` if a live publisher holds the file at `path` (its exclusive `flock`);
+/// refuses to replace something that is not a regular file, or another user's file.
 fn check_not_in_use(path: &Path) -> Result<(), ShmError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_error(path, e)),
+    let file = match super::file::open_regular(path) {
+        Ok((file, meta)) => {
+            super::file::require_owner(path, &meta, super::file::euid())?;
+            file
+        }
+        Err(ShmError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
     };
     match lock(&file, libc::LOCK_EX | libc::LOCK_NB) {
         // Nobody holds it: a crashed or closed publisher's file. (Closing `file` unlocks.)

@@ -1,5 +1,5 @@
 //! The mapped ring file viewed as a header and `[Slot<T>]`: the only `unsafe` casts of `shm`
-//! (the other two `unsafe` blocks are the `flock` and `kill` system calls).
+//! (its other `unsafe` blocks are system calls: `flock`, `kill`, and those of `shm::file`).
 //!
 //! A [`Region`] is built only by [`Region::open`] and [`Region::create`], which establish the
 //! invariants every accessor relies on:
@@ -16,13 +16,14 @@
 //! read-write region is written. Both are `memmap2::MmapRaw`, which exposes the mapping only as
 //! a raw pointer (`Mmap` would deref to a `&[u8]`, asserting that nobody writes the bytes).
 
-use super::header::{validate_header, Header, HEADER_BYTES, W_CAPACITY};
+use super::header::{validate_header, Header, HEADER_BYTES};
 use super::plain::Plain;
 use super::{io_error, RingInfo};
 use crate::error::ShmError;
 use crate::ring::slot::Slot;
 use crate::sync::Ordering;
 use core::marker::PhantomData;
+use core::mem::size_of;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::path::Path;
@@ -60,9 +61,10 @@ impl<T: Plain> Region<T> {
 }
 
 impl<T: Plain> Region<T> {
-    /// Sizes the new, empty `file` for `capacity` slots, maps it read-write, and writes line 0
-    /// of the header (`magic` last). The file's zero bytes are already valid empty slots
-    /// (stamp 0: "never written").
+    /// Sizes the new, empty `file` for `capacity` slots (its space reserved: `file::reserve`),
+    /// maps it read-write, and writes line 0 of the header (`magic` last). The file's zero
+    /// bytes are already valid empty slots (stamp 0: "never written"). `path` is the ring's
+    /// name for errors (`file` may still have a temporary name).
     pub(crate) fn create(
         path: &Path,
         file: &File,
@@ -80,7 +82,7 @@ impl<T: Plain> Region<T> {
             .and_then(|b| b.checked_add(slots_offset))
             .filter(|&n| n <= isize::MAX as u64)
             .ok_or(too_large)?;
-        file.set_len(len).map_err(|e| io_error(path, e))?;
+        super::file::reserve(path, file, len)?;
         // Read-write, `MAP_SHARED`.
         let map = MmapOptions::new()
             .map_raw(file)
@@ -99,7 +101,7 @@ impl<T: Plain> Region<T> {
             (W_CAPACITY, capacity),
             (W_SLOT_SIZE, slot_size),
             (W_SLOT_ALIGN, slot_align),
-            (W_PAYLOAD_SIZE, core::mem::size_of::<T>() as u64),
+            (W_PAYLOAD_SIZE, size_of::<T>() as u64),
             (W_PAYLOAD_ALIGN, core::mem::align_of::<T>() as u64),
             (W_FINGERPRINT, fingerprint::<T>(type_name)),
             (W_PID, u64::from(std::process::id())),
@@ -109,6 +111,7 @@ impl<T: Plain> Region<T> {
             // Relaxed: published by the Release store of `magic` below.
             header.word(i).store(v, Ordering::Relaxed);
         }
+        header.store_type_name(type_name);
         // Release: pairs with the Acquire load of `magic` in `Header::snapshot`.
         header.word(W_MAGIC).store(MAGIC, Ordering::Release);
         Region::validated(map, type_name)
@@ -130,12 +133,16 @@ impl<T: Plain> Region<T> {
         // SAFETY: invariant 1 was just checked (page alignment is mmap's guarantee); any bytes
         // are a valid `Header` (48 `AtomicU64`s).
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
-        let info = validate_header::<T>(&header.snapshot(), type_name, len)?;
-        // The capacity may not change after validation: it is in line 0, written once.
-        debug_assert_eq!(
-            header.word(W_CAPACITY).load(Ordering::Relaxed),
-            info.capacity
-        );
+        let first = header.snapshot();
+        let info = validate_header::<T>(&first, type_name, len)?;
+        // Line 0 is written once, before the file has its name; if it changed while we read
+        // it, someone else writes this file. Only `info` (from the validated copy) is used
+        // from here on, so later changes cannot move a slot out of bounds.
+        if header.snapshot()[..128] != first[..128] {
+            return Err(ShmError::Corrupt(
+                "line 0 changed while the ring was being opened (another writer?)",
+            ));
+        }
         Ok(Region {
             map,
             mask: info.capacity - 1,
@@ -157,8 +164,8 @@ impl<T: Plain> Region<T> {
     pub(crate) fn slot(&self, seq: u64) -> &Slot<T> {
         let i = (seq & self.mask) as usize;
         debug_assert!((i as u64) < self.info.capacity);
-        let offset = self.slots_offset + i * core::mem::size_of::<Slot<T>>();
-        debug_assert!(offset + core::mem::size_of::<Slot<T>>() <= self.map.len());
+        let offset = self.slots_offset + i * size_of::<Slot<T>>();
+        debug_assert!(offset + size_of::<Slot<T>>() <= self.map.len());
         // SAFETY: invariant 2: slot `i < capacity` is inside the mapping and aligned for
         // `Slot<T>`; any bytes are a valid `Slot<T>`; the reference lives no longer than
         // `self`, which owns the mapping. A read-only region is only read through it.

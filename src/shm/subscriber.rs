@@ -3,10 +3,10 @@
 use super::header::{W_CLOSED, W_FINAL_HEAD, W_HEAD, W_HEARTBEAT};
 use super::plain::Plain;
 use super::region::Region;
-use super::{io_error, path_for, RingInfo};
+use super::{path_for, RingInfo};
 use crate::error::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
-use crate::ring::slot::{resync, Read};
-use crate::sync::{Backoff, Ordering};
+use crate::ring::slot::{done, message_of, resync, Read};
+use crate::sync::{fence, Backoff, Ordering};
 use crate::SubscriberStats;
 use core::fmt;
 use std::path::Path;
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 /// Consecutive `Empty` results between two liveness checks (each reads the clock).
 const CHECK_EVERY: u32 = 16;
-/// Cursors never go past this, whatever a corrupted file says, so that stamp arithmetic
-/// (`2s + 2`) cannot overflow. A real ring takes centuries to get there.
+/// The largest head a subscriber accepts (cursors only go one past a head it accepted), so
+/// that stamp arithmetic (`2s + 2`) cannot overflow, whatever a corrupted file says. A real
+/// ring takes centuries to get there.
 const MAX_SEQ: u64 = 1 << 62;
 /// Default [`ShmSubscriber::set_dead_after`].
 const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(1);
@@ -64,24 +65,38 @@ impl<T: Plain> ShmSubscriber<T> {
 
     /// Like [`open`](Self::open), for a ring file at any path.
     ///
-    /// Fails with a [`ShmError`] if the file is missing, truncated, not a seqcast ring, of
-    /// another layout version, or carries another payload type.
+    /// Fails with a [`ShmError`] if the file is missing, not a regular file (a FIFO at the
+    /// name is refused without blocking), owned by another user than this process's
+    /// effective user or root ([`ShmError::Owner`]: whoever owns the file can feed
+    /// subscribers anything; see [`open_at_owned_by`](Self::open_at_owned_by)), truncated,
+    /// not a seqcast ring, of another layout version, carries another payload type, or has a
+    /// head word its slots contradict.
     pub fn open_at(path: impl AsRef<Path>, type_name: &str) -> Result<Self, ShmError> {
+        Self::open_at_owned_by(path, type_name, super::file::euid())
+    }
+
+    /// Like [`open_at`](Self::open_at), for a ring whose publisher runs as another user:
+    /// accepts a file owned by `uid` (or by root) instead of this process's effective user.
+    pub fn open_at_owned_by(
+        path: impl AsRef<Path>,
+        type_name: &str,
+        uid: u32,
+    ) -> Result<Self, ShmError> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        let (file, meta) = super::file::open_regular(path)?;
+        super::file::require_owner(path, &meta, uid)?;
         let region = Region::<T>::open(path, &file, type_name)?;
-        let cursor = region
-            .header()
-            .word(W_HEAD)
-            .load(Ordering::Relaxed)
-            .min(MAX_SEQ);
-        Ok(ShmSubscriber {
+        let mut rx = ShmSubscriber {
             region,
-            cursor,
+            cursor: 0,
             stats: SubscriberStats::default(),
             dead_after: DEFAULT_DEAD_AFTER,
             idle: Idle::default(),
-        })
+        };
+        rx.cursor = rx.published().ok_or(ShmError::Corrupt(
+            "the head (messages published) is past what the slots hold",
+        ))?;
+        Ok(rx)
     }
 
     /// Takes the next message if there is one; never blocks.
@@ -89,7 +104,8 @@ impl<T: Plain> ShmSubscriber<T> {
     /// * `Ok(v)`: the next message, whole.
     /// * `Err(Empty)`: nothing new yet.
     /// * `Err(Lagged(n))`: the publisher overwrote `n` unread messages; the next call goes on
-    ///   from the oldest message still held (the in-process lag rule).
+    ///   from the oldest message still held (the in-process lag rule). Also how a message
+    ///   whose slot was corrupted (a stamp no publisher writes) is accounted for: skipped.
     /// * `Err(Closed)`: the publisher closed the topic and everything has been read.
     /// * `Err(PublisherDied)`: the publisher vanished without closing, and everything it
     ///   completed has been read (checked only after `dead_after` of `Empty`).
@@ -98,10 +114,10 @@ impl<T: Plain> ShmSubscriber<T> {
     #[inline]
     pub fn try_recv(&mut self) -> Result<T, ShmTryRecvError> {
         let seq = self.cursor;
-        match self.region.slot(seq).read(seq) {
+        match self.region.slot(seq).read_read_only(seq) {
             Read::Ready(v) => Ok(self.deliver(v)),
             Read::NotYet => self.not_yet(),
-            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
+            Read::Overwritten(stamp) => self.lapped(stamp, false),
         }
     }
 
@@ -115,27 +131,72 @@ impl<T: Plain> ShmSubscriber<T> {
         v
     }
 
+    /// The head, if the slots agree with it: `None` for a head no publisher wrote (past what
+    /// the slots hold, or beyond `MAX_SEQ`). The publisher stores the head with Release after
+    /// the final stamp of every message below it, and stamps of a slot only grow, so for an
+    /// honest head `h > 0` slot `h - 1` holds message `h - 1` or a later one.
+    fn published(&self) -> Option<u64> {
+        // Relaxed: made Acquire by the fence below (the mapping is read-only).
+        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
+        // Acquire fence: pairs with the publisher's Release store of `head`.
+        fence(Ordering::Acquire);
+        if head > MAX_SEQ {
+            return None;
+        }
+        if head == 0 {
+            return Some(0);
+        }
+        // Relaxed: ordered after the head load by the fence above.
+        let stamp = self.region.slot(head - 1).stamp_relaxed();
+        (stamp >= done(head - 1)).then_some(head)
+    }
+
     /// Our slot does not hold our message yet: closed, dead, or just empty.
     #[cold]
     fn not_yet(&mut self) -> Result<T, ShmTryRecvError> {
-        let header = self.region.header();
-        // Acquire: pairs with the publisher's Release store of `closed`, so `final_head` and
-        // every completed stamp are visible below.
-        if header.word(W_CLOSED).load(Ordering::Acquire) != 0 {
-            if self.cursor >= header.word(W_FINAL_HEAD).load(Ordering::Relaxed) {
-                return Err(ShmTryRecvError::Closed);
-            }
-            let seq = self.cursor;
-            return match self.region.slot(seq).read(seq) {
-                Read::Ready(v) => Ok(self.deliver(v)),
-                Read::Overwritten(stamp) => Err(self.lapped(stamp)),
-                // Every message below `final_head` is complete after a clean close: only a
-                // corrupted file gets here. Do not wait for it.
-                Read::NotYet => Err(ShmTryRecvError::Closed),
-            };
+        // Relaxed, then an Acquire fence: pairs with the publisher's Release store of
+        // `closed`, so `final_head` and every completed stamp are visible below.
+        let closed = self.region.header().word(W_CLOSED).load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        if closed != 0 {
+            return self.drain_closed();
         }
+        self.idle()
+    }
+
+    /// The topic is closed: deliver what is left below `final_head`, then `Closed`.
+    fn drain_closed(&mut self) -> Result<T, ShmTryRecvError> {
+        // Relaxed: ordered after the `closed` load by the caller's fence.
+        let end = self
+            .region
+            .header()
+            .word(W_FINAL_HEAD)
+            .load(Ordering::Relaxed);
+        let seq = self.cursor;
+        if seq >= end {
+            return Err(ShmTryRecvError::Closed);
+        }
+        match self.region.slot(seq).read_read_only(seq) {
+            Read::Ready(v) => Ok(self.deliver(v)),
+            Read::Overwritten(stamp) => self.lapped(stamp, true),
+            // Every message below `final_head` is complete after a clean close: only a
+            // corrupted slot gets here. Count it lost if the head agrees it was published;
+            // otherwise end the stream rather than wait for a publisher that is gone.
+            Read::NotYet => match self.published() {
+                Some(head) if head > seq => Err(self.skip_lost(head.min(end))),
+                _ => Err(ShmTryRecvError::Closed),
+            },
+        }
+    }
+
+    /// Nothing to deliver: every `CHECK_EVERY`th time, whether our message was lost, and the
+    /// liveness check.
+    fn idle(&mut self) -> Result<T, ShmTryRecvError> {
         self.idle.polls = self.idle.polls.wrapping_add(1);
         if self.idle.dead || self.idle.polls % CHECK_EVERY == 0 {
+            if let Some(lost) = self.check_lost() {
+                return Err(lost);
+            }
             self.check_liveness(Instant::now());
             if self.idle.dead {
                 return Err(ShmTryRecvError::PublisherDied);
@@ -144,9 +205,28 @@ impl<T: Plain> ShmSubscriber<T> {
         Err(ShmTryRecvError::Empty)
     }
 
+    /// Whether our message was published (the head is past it) while its slot shows an older
+    /// stamp: someone reset the stamp, and the publisher will not write that slot again for a
+    /// whole lap. Then the message is lost: skip it (`Lagged`) rather than wait a lap.
+    fn check_lost(&mut self) -> Option<ShmTryRecvError> {
+        let seq = self.cursor;
+        // Relaxed: a cheap first look; `published` loads it again with the ordering that
+        // counts.
+        if self.region.header().word(W_HEAD).load(Ordering::Relaxed) <= seq {
+            return None;
+        }
+        let head = self.published().filter(|&h| h > seq)?;
+        // Relaxed: ordered after the head load by the fence in `published`, and the head's
+        // Release store followed message `seq`'s final stamp: an honest slot shows that stamp
+        // (or a later lap's) now, and the next read takes the message or finds it lapped.
+        if self.region.slot(seq).stamp_relaxed() >= done(seq) {
+            return None;
+        }
+        Some(self.skip_lost(head))
+    }
+
     /// The liveness rule ([module docs](crate::shm)): dead when, after `dead_after` without
-    /// a message, the heartbeat has not moved for that long or the publisher's pid is gone.
-    #[cold]
+    /// a message, the heartbeat has not moved for that long or the publisher's pid is gone.    #[cold]
     fn check_liveness(&mut self, now: Instant) {
         let header = self.region.header();
         // Relaxed: only compared with earlier values of the same words.
@@ -175,21 +255,72 @@ impl<T: Plain> ShmSubscriber<T> {
         idle.dead = pid_gone || heart_stopped;
     }
 
-    /// We were lapped: the slot holds message `message_of(stamp)` (or it is being written).
-    /// Move to the oldest message still intact and report exactly how far we jumped: the
-    /// rule of the in-process ring (`ring::subscriber`).
+    /// Our slot holds a stamp past our message: normally we were lapped, and the slot holds
+    /// message `message_of(stamp)` (or it is being written). Then move to the oldest message
+    /// still intact and report exactly how far we jumped: the rule of the in-process ring
+    /// (`ring::subscriber`).
+    ///
+    /// The stamp comes from a file anyone with write access may scribble on, so it is used
+    /// only if a publisher could have written it: past our message, for our slot, and at most
+    /// one message past a head the slots agree with. Anything else (zero or an older lap on
+    /// the re-check, a stamp of another slot, far past the head, `u64::MAX`) means our
+    /// message's slot is garbage: the message is lost if the head is past it (skip it, and
+    /// whatever the head says is overwritten), and otherwise not written yet (the
+    /// publisher's write of it replaces the garbage). `closed`: called while draining a
+    /// closed topic, where nobody will repair the slot.
     #[cold]
-    fn lapped(&mut self, stamp: u64) -> ShmTryRecvError {
+    fn lapped(&mut self, stamp: u64, closed: bool) -> Result<T, ShmTryRecvError> {
+        // Acquire fence: orders `read`'s stamp loads before the head load in `published`, so
+        // that a stamp of message `m` comes with a head of at least `m - 1` (the publisher's
+        // Release fence before that stamp follows its store of head `m - 1`).
+        fence(Ordering::Acquire);
+        let Some(head) = self.published() else {
+            // A head the slots contradict: nothing to resync to until the next send rewrites
+            // it. Report what a slot that is not ready would.
+            return if closed {
+                Err(ShmTryRecvError::Closed)
+            } else {
+                self.not_yet()
+            };
+        };
+        let seq = self.cursor;
         let cap = self.region.capacity();
-        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
-        // The in-process rule, clamped so that a corrupted file cannot overflow the cursor.
-        let oldest = resync(self.cursor, stamp, head, cap)
-            .min(MAX_SEQ)
-            .max(self.cursor);
-        let n = oldest - self.cursor;
-        self.cursor = oldest;
-        self.stats.missed += n;
-        self.stats.lag_events += 1;
+        let m = message_of(stamp.max(1));
+        let genuine =
+            stamp > done(seq) && (m ^ seq) & (cap - 1) == 0 && m <= head.saturating_add(1);
+        if genuine {
+            // `m >= seq + cap` (same slot, later message), so the in-process rule's target
+            // is in `seq + 1 ..= head + 1`.
+            let to = resync(seq, stamp, head, cap);
+            return Err(self.skip_to(to));
+        }
+        if head > seq {
+            return Err(self.skip_lost(head));
+        }
+        if closed {
+            Err(ShmTryRecvError::Closed)
+        } else {
+            self.idle()
+        }
+    }
+
+    /// Message `cursor` was published (`head > cursor`) but its slot no longer holds it: skip
+    /// it, and everything the head says has been overwritten since.
+    fn skip_lost(&mut self, head: u64) -> ShmTryRecvError {
+        debug_assert!(head > self.cursor);
+        let to = head.saturating_sub(self.region.capacity());
+        self.skip_to(to)
+    }
+
+    /// Moves the cursor forward to `to` (at least one message) and reports the jump.
+    fn skip_to(&mut self, to: u64) -> ShmTryRecvError {
+        let to = to.max(self.cursor + 1);
+        let n = to - self.cursor;
+        self.cursor = to;
+        // Saturating: lag reports derived from a corrupted file may be huge, and `rewind`
+        // lets them repeat.
+        self.stats.missed = self.stats.missed.saturating_add(n);
+        self.stats.lag_events = self.stats.lag_events.saturating_add(1);
         ShmTryRecvError::Lagged(n)
     }
 
@@ -264,16 +395,20 @@ impl<T: Plain> ShmSubscriber<T> {
         self.cursor
     }
 
-    /// How many messages this subscriber is behind the publisher (0 when caught up).
+    /// How many messages this subscriber is behind the publisher (0 when caught up, or while
+    /// the file's head word is one the slots contradict).
     pub fn lag(&self) -> u64 {
-        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
-        head.saturating_sub(self.cursor)
+        self.published()
+            .map_or(0, |head| head.saturating_sub(self.cursor))
     }
 
     /// Whether the publisher closed the topic (messages may still be left to read).
     pub fn is_closed(&self) -> bool {
-        // Acquire: as in `not_yet`.
-        self.region.header().word(W_CLOSED).load(Ordering::Acquire) != 0
+        // Relaxed, then an Acquire fence: as in `not_yet` (a caller that sees `true` sees
+        // every completed message).
+        let closed = self.region.header().word(W_CLOSED).load(Ordering::Relaxed) != 0;
+        fence(Ordering::Acquire);
+        closed
     }
 
     /// Number of slots in the ring.
