@@ -31,7 +31,9 @@
 //! and its publishers' notify after their slot write, which is what makes the pair sound.
 //! A blocking waiter parks with `thread::park`, re-checking the generation under the lock
 //! before each park: an `unpark` that lands between that check and the park makes the park
-//! return at once, and spurious returns just loop.
+//! return at once, and spurious returns just loop. (An `unpark` that arrives after its waiter
+//! already returned leaves the thread's token set, so the thread's next `park` anywhere may
+//! return early: std allows any `park` to return spuriously, and correct callers loop.)
 //!
 //! # Cost
 //! `listen`, a poll that changes the waker, a blocking wait and a drop each take the lock once
@@ -299,6 +301,33 @@ mod tests {
         thread::sleep(Duration::from_millis(10));
         e.notify_all();
         assert!(t.join().unwrap());
+    }
+
+    /// A notify racing a waiter that has just listened: the waiter must always be woken (a
+    /// lost wake-up would leave it to time out).
+    #[test]
+    fn racing_notifies_are_never_lost() {
+        let e = Arc::new(Event::default());
+        let listened = Arc::new(AtomicUsize::new(0));
+        const ROUNDS: usize = 2_000;
+        let waiter = {
+            let (e, listened) = (e.clone(), listened.clone());
+            thread::spawn(move || {
+                for round in 0..ROUNDS {
+                    let l = e.listen();
+                    listened.store(round + 1, Ordering::SeqCst);
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    assert!(e.wait(l, Some(deadline)), "round {round}: wake-up lost");
+                }
+            })
+        };
+        for round in 0..ROUNDS {
+            while listened.load(Ordering::SeqCst) <= round {
+                thread::yield_now();
+            }
+            e.notify_all();
+        }
+        waiter.join().unwrap();
     }
 
     #[test]
