@@ -131,7 +131,8 @@ impl Event {
         }
     }
 
-    /// Blocks until `l` is notified, or until `deadline`; returns false on timeout.
+    /// Blocks until `l` is notified, or until `deadline`; returns false on timeout. `l` drops
+    /// on return: a no-op once notified, else it deregisters.
     pub(crate) fn wait(&self, l: Listening, deadline: Option<Instant>) -> bool {
         debug_assert!(
             Arc::ptr_eq(&self.0, &l.state),
@@ -166,7 +167,6 @@ impl Event {
                 },
             }
         }
-        // `l` drops here: a no-op once notified, else it deregisters.
     }
 
     /// Wakes every listener registered before this call.
