@@ -143,38 +143,10 @@ mod barrier {
     }
 }
 
-/// The parking primitive: `event-listener`'s `Event` (fair, no lost notifications between
-/// `listen` and `notify`, and usable from async code).
+/// The parking primitive: our own eventcount (`sync/event.rs` says why not `event-listener`:
+/// a waker may re-enter it).
 #[cfg(not(seqcast_loom))]
-mod event {
-    use event_listener::Listener;
-    use std::time::Instant;
-
-    /// A registered interest in the next notification.
-    pub(crate) type Listening = event_listener::EventListener;
-
-    #[derive(Debug, Default)]
-    pub(crate) struct Event(event_listener::Event);
-
-    impl Event {
-        pub(crate) fn listen(&self) -> Listening {
-            self.0.listen()
-        }
-        /// Blocks until notified, or until `deadline`; returns false on timeout.
-        pub(crate) fn wait(&self, l: Listening, deadline: Option<Instant>) -> bool {
-            match deadline {
-                None => {
-                    l.wait();
-                    true
-                }
-                Some(d) => l.wait_deadline(d).is_some(),
-            }
-        }
-        pub(crate) fn notify_all(&self) {
-            self.0.notify(usize::MAX);
-        }
-    }
-}
+mod event;
 
 /// Under loom: an eventcount on loom's `Mutex` and `Condvar` with the same surface.
 #[cfg(seqcast_loom)]

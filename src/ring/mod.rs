@@ -43,9 +43,10 @@
 //! # Waiting
 //! Busy-polling (`try_recv`) is the fast path. A subscriber that would rather sleep
 //! ([`WaitStrategy::Blocking`], or async receive) registers in `waiters`, re-checks its slot,
-//! and parks on an `event-listener` event. After every message a publisher runs
-//! `wake_waiters`: a compiler fence and one load of `waiters`, which lives in the read-mostly
-//! line, and notifies only if it is non-zero. The store→load pair on each side is made safe by
+//! and parks on the ring's eventcount (`crate::sync`'s `Event`, which never runs a waker under
+//! its lock, so a waker may itself publish on or close this topic). After every message a
+//! publisher runs `wake_waiters`: a compiler fence and one load of `waiters`, which lives in
+//! the read-mostly line, and notifies only if it is non-zero. The store→load pair on each side is made safe by
 //! asymmetric barriers (`crate::sync`: membarrier on the parking side), so there is no lost
 //! wake-up and no fence on the publisher's fast path. loom checks the protocol with symmetric
 //! fences and a Mutex/Condvar event.
