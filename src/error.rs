@@ -115,6 +115,32 @@ impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvError {}
 impl std::error::Error for RecvTimeoutError {}
 
+/// Why a send on a [`SharedPublisher`](crate::SharedPublisher) did not publish: the topic was
+/// closed (removed from its `Bus`). Holds the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SEND_CLOSED)
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
 /// Why a `try_send` did not publish; holds the value.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
