@@ -119,6 +119,10 @@ pub(crate) struct Ring<T: Copy> {
     /// Subscribers (threads or tasks) registered to be woken; written only when one parks or
     /// wakes. Publishers load it after every send (module docs, "Waiting").
     waiters: AtomicUsize,
+    /// Publishers (blocking sends and pending async sends) registered to be woken when a
+    /// gated subscriber makes room; written only when one parks or wakes. Gated subscribers
+    /// load it after every message they take (`gate` module docs, "Waiting for room").
+    room_waiters: AtomicUsize,
     /// Whether the waiting protocol may use asymmetric barriers (`crate::sync`); read-only.
     asymmetric: bool,
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
@@ -132,6 +136,8 @@ pub(crate) struct Ring<T: Copy> {
     subscribers: AtomicUsize,
     /// Where parked subscribers sleep.
     event: Event,
+    /// Where publishers waiting for a gated subscriber sleep.
+    room: Event,
 }
 
 impl<T: Copy> Ring<T> {
@@ -154,6 +160,7 @@ impl<T: Copy> Ring<T> {
             closed: AtomicBool::new(false),
             final_head: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
+            room_waiters: AtomicUsize::new(0),
             asymmetric: asymmetric_available(),
             head: CachePadded(Head {
                 next: AtomicU64::new(0),
@@ -163,6 +170,7 @@ impl<T: Copy> Ring<T> {
             publishers: CachePadded(AtomicUsize::new(1)),
             subscribers: AtomicUsize::new(0),
             event: Event::default(),
+            room: Event::default(),
         })
     }
 
@@ -257,6 +265,9 @@ impl<T: Copy> Ring<T> {
             // point is woken; one registering later sees `closed` on its re-check.
             crate::sync::fence(Ordering::SeqCst);
             self.event.notify_all();
+            // The same for publishers waiting for room: a shared publisher that has not
+            // claimed its ticket yet must see the close and give its value back.
+            self.room.notify_all();
         }
     }
 

@@ -150,6 +150,13 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         self.handle.0.waiting()
     }
 
+    /// Number of sends currently waiting for a gated subscriber to make room (a snapshot: 0
+    /// or 1 for a `Publisher`, which sends one message at a time; a dropped pending
+    /// async send is not counted).
+    pub fn waiting_publishers(&self) -> usize {
+        self.handle.0.waiting_publishers()
+    }
+
     /// Number of slots: the most messages a subscriber can fall behind without losing any.
     pub fn capacity(&self) -> usize {
         self.handle.0.capacity() as usize
@@ -336,6 +343,12 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Number of subscribers currently parked or pending in async receive (a snapshot).
     pub fn waiting_subscribers(&self) -> usize {
         self.handle.0.waiting()
+    }
+
+    /// Number of sends, over every clone, currently waiting for a gated subscriber to make
+    /// room (a snapshot).
+    pub fn waiting_publishers(&self) -> usize {
+        self.handle.0.waiting_publishers()
     }
 
     /// Number of slots.
