@@ -69,6 +69,8 @@
 
 pub(crate) mod gate;
 pub(crate) mod publisher;
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+mod send_async;
 pub(crate) mod slot;
 pub(crate) mod subscriber;
 pub(crate) mod wait;
@@ -82,6 +84,8 @@ use slot::Slot;
 
 pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+pub use send_async::{SendFuture, SendTimeoutFuture, SharedSendFuture};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
 #[cfg(all(feature = "async", not(seqcast_loom)))]
 pub use wait::RecvFuture;

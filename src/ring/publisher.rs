@@ -101,8 +101,22 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         Ok(self.write(seq, value))
     }
 
+    /// The topic (for the async sends).
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
     #[inline]
-    fn write(&mut self, seq: u64, value: T) -> u64 {
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.handle.0
+    }
+
+    /// The sequence number the next message will get.
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[inline]
+    pub(super) fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    #[inline]
+    pub(super) fn write(&mut self, seq: u64, value: T) -> u64 {
         let ring = &*self.handle.0;
         ring.slot(seq).write(seq, value);
         self.next = seq + 1;
@@ -268,8 +282,16 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         Some(self.write(seq, value))
     }
 
+    /// The topic (for the async sends).
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
     #[inline]
-    fn write(&self, seq: u64, value: T) -> u64 {
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.handle.0
+    }
+
+    /// Writes message `seq` on a claimed ticket.
+    #[inline]
+    pub(super) fn write(&self, seq: u64, value: T) -> u64 {
         let ring = &*self.handle.0;
         let slot = ring.slot(seq);
         let cap = ring.capacity();
