@@ -281,7 +281,11 @@ impl<T: Copy> Ring<T> {
     /// of a read-mostly line when none waits (module docs, "Waiting for room").
     #[inline]
     pub(crate) fn room_made(&self) {
-        light_barrier(self.asymmetric);
+        // The room "teeth" build drops this half of the barrier pair; the loom room model must
+        // then find a lost wake-up.
+        if !cfg!(seqcast_loom_broken_room) {
+            light_barrier(self.asymmetric);
+        }
         // Acquire: pairs with the SeqCst increment in `start_room_wait`, so the notify below
         // sees the listener registered before it.
         if self.room_waiters.load(Ordering::Acquire) != 0 {
