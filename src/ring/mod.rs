@@ -50,6 +50,9 @@
 //! wake-up and no fence on the publisher's fast path. loom checks the protocol with symmetric
 //! fences and a Mutex/Condvar event.
 //!
+//! Publishers waiting for a gated subscriber to make room use the same protocol the other way
+//! round, on `room_waiters` and the `room` event (`gate` module docs, "Waiting for room").
+//!
 //! # Progress
 //! * `Publisher::send`: wait-free (a fixed number of stores, whatever the readers do).
 //! * `Subscriber::try_recv`: wait-free (at most two slot reads and two shared loads).
