@@ -33,19 +33,31 @@
 //!
 //! # Waiting for room
 //! A publisher that finds the ring full for the slowest gated subscriber spins and yields a
-//! little, then registers in `Ring::room_waiters`, listens on `Ring::room`, re-scans, and
-//! sleeps (a parked thread for the blocking sends, a pending future for the async ones).
-//! A gated subscriber, after publishing each new cursor, loads `room_waiters` and notifies
-//! `room` only if it is non-zero (`Ring::room_made`). This is the same Dekker pair as the
-//! subscribers' own wake-up (ring module docs, "Waiting"), with the roles swapped: the
-//! subscriber stores its cursor then loads the count; the publisher increments the count then
-//! loads the cursors. The frequent side (the subscriber) runs the light barrier, a compiler
-//! fence where membarrier is available; the rare side (the parking publisher) runs the heavy
-//! one. So either the subscriber sees the count and notifies, or the publisher's re-scan sees
-//! the new cursor and does not sleep: no lost wake-up. Removing or evicting a gated
-//! subscriber and closing the topic also notify `room` (after a SeqCst fence, paired the same
-//! way with the count), so that a waiting publisher re-scans. Lossy subscribers never look at
-//! `room_waiters`; position-reporting ones do not either (publishers do not wait for them).
+//! little (a blocking send also sleeps a little: see `SPINS`), then listens on `Ring::room`, counts itself in `Ring::room_waiters`, sets
+//! `Ring::room_wanted`, re-scans, and sleeps (a parked thread for the blocking sends, a
+//! pending future for the async ones). A gated subscriber, after publishing each new cursor,
+//! loads `room_wanted`; only if it is set does it clear it (a swap, so that one subscriber
+//! notifies per wait) and notify `room`, waking every waiting publisher (`Ring::room_made`).
+//! Each woken publisher re-scans and, if the ring is still full, sets the flag again. A flag
+//! rather than the count is what subscribers read so that, between the notify and the
+//! publisher's waking up, the subscriber's further messages cost it one load each, not a
+//! notify each.
+//!
+//! This is the same Dekker pair as the subscribers' own wake-up (ring module docs,
+//! "Waiting"), with the roles swapped: the subscriber stores its cursor then loads the flag;
+//! the publisher stores the flag then loads the cursors. The frequent side (the subscriber)
+//! runs the light barrier, a compiler fence where membarrier is available; the rare side (the
+//! parking publisher) runs the heavy one. So either the subscriber sees the flag and
+//! notifies, or the publisher's re-scan sees the new cursor and does not sleep: no lost
+//! wake-up. A subscriber's swap can only clear a flag whose setter was already listening, so
+//! the notify that follows reaches it. Removing or evicting a gated subscriber and closing the
+//! topic also notify `room` (after a SeqCst fence, paired the same way with the count), so
+//! that a waiting publisher re-scans. Lossy subscribers never look at `room_wanted`;
+//! position-reporting ones do not either (publishers do not wait for them).
+//!
+//! With several gated subscribers, a faster one may clear the flag and wake a publisher that
+//! waits for a slower one: the publisher re-scans and waits again, at the cost of one
+//! registration per such wake-up.
 //!
 //! A waiting publisher also needs a wake-up without any subscriber: when the slowest gated
 //! subscriber has not advanced for its `evict_after` (it is then evicted, and the publisher
@@ -62,7 +74,7 @@
 
 use super::Ring;
 use crate::sync::{
-    fence, heavy_barrier, light_barrier, spin_loop, yield_now, Arc, AtomicBool, AtomicU64,
+    fence, heavy_barrier, light_barrier, sleep, spin_loop, yield_now, Arc, AtomicBool, AtomicU64,
     AtomicUsize, Listening, Mutex, Ordering,
 };
 use std::time::{Duration, Instant};
@@ -215,10 +227,21 @@ pub(crate) enum Stall {
     EvictAt(Option<Instant>),
 }
 
-/// Polls of a blocking send before it parks: spin hints, then `yield_now` calls. (Under loom:
-/// one yield, so that the models exercise both a re-scan without parking and the parking.)
+/// Polls of a blocking send before it parks: spin hints, `yield_now` calls, then sleeps that
+/// double from `FIRST_SLEEP` while shorter than `LAST_SLEEP` (10 µs to 640 µs: about 1.3 ms
+/// in all). A ring that fills for a moment is thus handled as before waking existed, without
+/// a registration (a membarrier) and a notify per fill, which cost more than these sleeps
+/// when the subscriber is only briefly behind; a longer wait parks, and is woken as soon as
+/// the subscriber advances. (Under loom: one yield, then park, so that the models exercise
+/// both a re-scan without parking and the parking.)
 const SPINS: u32 = if cfg!(seqcast_loom) { 0 } else { 64 };
 const YIELDS: u32 = if cfg!(seqcast_loom) { 1 } else { 64 };
+const FIRST_SLEEP: Duration = Duration::from_micros(10);
+const LAST_SLEEP: Duration = if cfg!(seqcast_loom) {
+    Duration::ZERO
+} else {
+    Duration::from_millis(1)
+};
 
 /// The earlier of two optional deadlines (`None`: no deadline).
 pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -286,31 +309,39 @@ impl<T: Copy> Ring<T> {
         if !cfg!(seqcast_loom_broken_room) {
             light_barrier(self.asymmetric);
         }
-        // Acquire: pairs with the SeqCst increment in `start_room_wait`, so the notify below
-        // sees the listener registered before it.
-        if self.room_waiters.load(Ordering::Acquire) != 0 {
+        // Acquire: pairs with the SeqCst store in `start_room_wait`, so the notify below sees
+        // the listener registered before it.
+        if self.room_wanted.load(Ordering::Acquire) {
             self.wake_room();
         }
     }
 
     #[cold]
     fn wake_room(&self) {
-        self.room.notify_all();
+        // AcqRel: as the load in `room_made`; only the subscriber that clears the flag
+        // notifies.
+        if self.room_wanted.swap(false, Ordering::AcqRel) {
+            self.room.notify_all();
+        }
     }
 
-    /// A publisher is about to wait for room: listen, count itself in `room_waiters`, then
-    /// the heavy side of the barrier pair. The caller must re-scan before waiting on the
-    /// result, and must call `stop_room_wait` afterwards.
+    /// A publisher is about to wait for room: listen, count itself in `room_waiters`, set
+    /// `room_wanted`, then the heavy side of the barrier pair. The caller must re-scan before
+    /// waiting on the result, and must call `stop_room_wait` afterwards.
     pub(crate) fn start_room_wait(&self) -> Listening {
         let listening = self.room.listen();
-        // SeqCst: one half of the Dekker pair with `room_made` (module docs).
+        // SeqCst: one half of the Dekker pair with `gate_gone`.
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
+        // SeqCst: one half of the Dekker pair with `room_made` (module docs).
+        self.room_wanted.store(true, Ordering::SeqCst);
         heavy_barrier(self.asymmetric);
         listening
     }
 
+    /// The flag is left as it is: another publisher may have set it since. A stale flag costs
+    /// one needless notify.
     pub(crate) fn stop_room_wait(&self) {
-        // Relaxed: a subscriber that still sees the count only sends a needless notify.
+        // Relaxed: a remover that still sees the count only sends a needless notify.
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -427,14 +458,15 @@ impl<T: Copy> Ring<T> {
     }
 
     /// Slow path of a send whose `seq` reached the cached bound: re-scan, and wait (evicting
-    /// stalled gates) as `wait` allows: spin, yield, then park until a gated subscriber makes
-    /// room, a gate is due for eviction, or the deadline passes (module docs).
+    /// stalled gates) as `wait` allows: spin, yield, sleep briefly, then park until a gated
+    /// subscriber makes room, a gate is due for eviction, or the deadline passes (module docs).
     #[cold]
     pub(crate) fn wait_for_gates(&self, seq: u64, wait: Wait) -> Result<(), Full> {
         let mut stalled: Stalled = None;
         // Registered in `room_waiters` (before the latest scan) while `Some`.
         let mut listening: Option<Listening> = None;
         let mut round = 0u32;
+        let mut pause = FIRST_SLEEP;
         let result = loop {
             let (bound, slowest) = self.scan_gates(seq);
             if seq < bound {
@@ -458,6 +490,10 @@ impl<T: Copy> Ring<T> {
                 spin_loop();
             } else if round <= SPINS + YIELDS {
                 yield_now();
+            } else if pause < LAST_SLEEP {
+                let until = earliest(deadline, evict_at).map(|d| d.saturating_duration_since(now));
+                sleep(until.map_or(pause, |u| u.min(pause)));
+                pause *= 2;
             } else if let Some(l) = listening.take() {
                 // Registered before the scan above, which still found the ring full.
                 self.room.wait(l, earliest(deadline, evict_at));

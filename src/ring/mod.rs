@@ -51,7 +51,7 @@
 //! fences and a Mutex/Condvar event.
 //!
 //! Publishers waiting for a gated subscriber to make room use the same protocol the other way
-//! round, on `room_waiters` and the `room` event (`gate` module docs, "Waiting for room").
+//! round, on `room_wanted` and the `room` event (`gate` module docs, "Waiting for room").
 //!
 //! # Progress
 //! * `Publisher::send`: wait-free (a fixed number of stores, whatever the readers do).
@@ -127,9 +127,12 @@ pub(crate) struct Ring<T: Copy> {
     /// wakes. Publishers load it after every send (module docs, "Waiting").
     waiters: AtomicUsize,
     /// Publishers (blocking sends and pending async sends) registered to be woken when a
-    /// gated subscriber makes room; written only when one parks or wakes. Gated subscribers
-    /// load it after every message they take (`gate` module docs, "Waiting for room").
+    /// gated subscriber makes room; written only by publishers, when one parks or wakes.
     room_waiters: AtomicUsize,
+    /// Set by a publisher about to wait for room, cleared by the gated subscriber that then
+    /// notifies `room`. Gated subscribers load it after every message they take; it is written
+    /// once per wait (`gate` module docs, "Waiting for room").
+    room_wanted: AtomicBool,
     /// Whether the waiting protocol may use asymmetric barriers (`crate::sync`); read-only.
     asymmetric: bool,
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
@@ -168,6 +171,7 @@ impl<T: Copy> Ring<T> {
             final_head: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             room_waiters: AtomicUsize::new(0),
+            room_wanted: AtomicBool::new(false),
             asymmetric: asymmetric_available(),
             head: CachePadded(Head {
                 next: AtomicU64::new(0),
