@@ -33,11 +33,12 @@
 //!
 //! # Waiting for room
 //! A publisher that finds the ring full for the slowest gated subscriber spins and yields a
-//! little (a blocking send also sleeps a little: see `SPINS`), then listens on `Ring::room`, counts itself in `Ring::room_waiters`, sets
-//! `Ring::room_wanted`, re-scans, and sleeps (a parked thread for the blocking sends, a
-//! pending future for the async ones). A gated subscriber, after publishing each new cursor,
-//! loads `room_wanted`; only if it is set does it clear it (a swap, so that one subscriber
-//! notifies per wait) and notify `room`, waking every waiting publisher (`Ring::room_made`).
+//! little (a blocking send also sleeps a little: see `SPINS`), then listens on `Ring::room`,
+//! counts itself in `Ring::room_waiters`, sets `Ring::room_wanted`, re-scans, and sleeps (a
+//! parked thread for the blocking sends, a pending future for the async ones). A gated
+//! subscriber, after publishing each new cursor, loads `room_wanted`; only if it is set does
+//! it clear it (a swap, so that one subscriber notifies per wait) and notify `room`, waking
+//! every waiting publisher (`Ring::room_made`).
 //! Each woken publisher re-scans and, if the ring is still full, sets the flag again. A flag
 //! rather than the count is what subscribers read so that, between the notify and the
 //! publisher's waking up, the subscriber's further messages cost it one load each, not a
@@ -70,7 +71,7 @@
 //! a scan once per `capacity` messages (to refresh the bound). With gated subscribers, a send
 //! that reaches the bound re-scans, and waits if the slowest gated subscriber is a full ring
 //! behind, as described above. A gated subscriber pays one barrier (free with membarrier) and
-//! one load of a read-mostly line per message, plus a notify while a publisher waits.
+//! one load of a read-mostly line per message, plus one notify per publisher wait.
 
 use super::Ring;
 use crate::sync::{
@@ -229,10 +230,9 @@ pub(crate) enum Stall {
 
 /// Polls of a blocking send before it parks: spin hints, `yield_now` calls, then sleeps that
 /// double from `FIRST_SLEEP` while shorter than `LAST_SLEEP` (10 µs to 640 µs: about 1.3 ms
-/// in all). A ring that fills for a moment is thus handled as before waking existed, without
-/// a registration (a membarrier) and a notify per fill, which cost more than these sleeps
-/// when the subscriber is only briefly behind; a longer wait parks, and is woken as soon as
-/// the subscriber advances. (Under loom: one yield, then park, so that the models exercise
+/// in all). A ring that fills for a moment is thus handled as before waking existed, with no
+/// registration (a membarrier) and no notify per fill; a longer wait parks, and is woken as
+/// soon as the subscriber advances. (Under loom: one yield, then park, so that the models exercise
 /// both a re-scan without parking and the parking.)
 const SPINS: u32 = if cfg!(seqcast_loom) { 0 } else { 64 };
 const YIELDS: u32 = if cfg!(seqcast_loom) { 1 } else { 64 };
@@ -294,6 +294,7 @@ impl<T: Copy> Ring<T> {
         // SeqCst fence: pairs with the increment and barrier in `start_room_wait`: either the
         // waiting publisher's re-scan sees the gate gone, or this load sees it counted.
         fence(Ordering::SeqCst);
+        // Relaxed: the fence above orders it.
         if self.room_waiters.load(Ordering::Relaxed) != 0 {
             self.room.notify_all();
         }
@@ -347,6 +348,7 @@ impl<T: Copy> Ring<T> {
 
     /// Publishers registered as waiting for room (parked threads and pending sends).
     pub(crate) fn waiting_publishers(&self) -> usize {
+        // Relaxed: a snapshot for callers; nothing is inferred from it.
         self.room_waiters.load(Ordering::Relaxed)
     }
 
