@@ -2,8 +2,8 @@
 //! instead of blocking its thread, so that the subscriber's task can run on the same one.
 //!
 //! The wake-up protocol is the blocking send's (`gate` module docs, "Waiting for room"): a
-//! pending send is counted in `Ring::room_waiters` and listens on `Ring::room`, which gated
-//! subscribers notify after advancing. Eviction deadlines and timeouts come from the crate's
+//! pending send is counted in `Ring::room_waiters`, sets `Ring::room_wanted` and listens on
+//! `Ring::room`, which the gated subscriber that next advances notifies. Eviction deadlines and timeouts come from the crate's
 //! timer thread (`crate::timer`), so any executor works.
 //!
 //! Cancel safety: a future holds no ticket while it waits (a `SharedPublisher` claims one only
@@ -340,7 +340,7 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// let mut rx = tx.subscribe();
     /// assert_eq!(tx.send_async(7).await, Ok(0));
     /// assert_eq!(rx.try_recv(), Ok(7));
-    /// bus.remove("ticks");
+    /// bus.remove("ticks").unwrap();
     /// assert_eq!(tx.send_async(8).await.unwrap_err().into_inner(), 8);
     /// # });
     /// ```
