@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" check: the same seqlock
-# model against a deliberately broken build must fail.
+# Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
+# wake-up and room models against deliberately broken builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
 #   LOOM_MAX_PREEMPTIONS=3 loom-tests/run.sh
@@ -78,6 +78,23 @@ if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_wakeup" CARGO_TARGET_
 else
     echo "=== teeth: FAILED: the lost wake-up was NOT caught (or did not build) after $(elapsed "$t")"
     failed+=("teeth-wakeup")
+fi
+rm -f "$log"
+
+echo "--- loom teeth: room model against --cfg seqcast_loom_broken_room (no gated-subscriber-side barrier)"
+t=$(now)
+log=$(mktemp)
+# The broken build compiles only the room teeth test, #[should_panic(expected = "deadlock")]:
+# it passes only if loom finds the publisher parked forever waiting for room.
+if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_room" CARGO_TARGET_DIR=target/loom-broken \
+    cargo test -p loom-tests --release --test room -- --nocapture --test-threads=1 2>&1 | tee "$log" \
+    && grep -q "deadlock" "$log" \
+    && grep -q "test result: ok. 1 passed" "$log"; then
+    echo "=== teeth: the lost room wake-up is caught in $(elapsed "$t"):"
+    echo "    $(grep -m1 -o 'deadlock.*' "$log")"
+else
+    echo "=== teeth: FAILED: the lost room wake-up was NOT caught (or did not build) after $(elapsed "$t")"
+    failed+=("teeth-room")
 fi
 rm -f "$log"
 

@@ -45,15 +45,17 @@ mod ring;
 #[cfg_attr(docsrs, doc(cfg(all(feature = "shm", target_os = "linux"))))]
 pub mod shm;
 mod sync;
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+mod timer;
 
 pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};
-#[cfg(all(feature = "async", not(seqcast_loom)))]
-pub use ring::RecvFuture;
 pub use ring::{
     channel, try_channel, Iter, LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats,
     TryIter, WaitStrategy,
 };
 pub use ring::{GateConfig, OnEvict, SubscriberPosition};
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+pub use ring::{RecvFuture, SendFuture, SendTimeoutFuture, SharedSendFuture};
 
 // The README's Rust examples run as doctests (`cargo test --doc`), so they cannot drift from
 // the API. (The NATS one is `ignore`d: `seqcast-nats` is another crate.)

@@ -284,3 +284,29 @@ fn a_clone_of_an_evicted_subscriber_is_evicted_too() {
         assert_eq!(tx.try_send(i), Ok(i), "nobody gates the publisher any more");
     }
 }
+
+/// A blocking send that waits long enough parks (it is counted in `waiting_publishers`) and is
+/// woken by the gated subscriber's next receive, not by a timer: the subscriber never evicts.
+#[test]
+fn a_parked_blocking_send_is_woken_by_the_gated_subscriber() {
+    let (tx, lossy) = channel::<u64>(2);
+    drop(lossy);
+    let tx = tx.into_shared();
+    let mut rx = tx.subscribe_gated_with(GateConfig::new().evict_after(None));
+    tx.send(0).unwrap();
+    tx.send(1).unwrap();
+    thread::scope(|s| {
+        let sender = tx.clone();
+        let waiter = s.spawn(move || sender.send(2).unwrap());
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while tx.waiting_publishers() == 0 {
+            assert!(std::time::Instant::now() < give_up, "the send never parked");
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(waiter.join().unwrap(), 2);
+    });
+    assert_eq!(tx.waiting_publishers(), 0);
+    assert_eq!(rx.try_iter().collect::<Result<Vec<_>, _>>(), Ok(vec![1, 2]));
+    assert!(rx.is_gated());
+}

@@ -31,17 +31,53 @@
 //! capacity`: no send allowed by an old bound overwrites the new subscriber's first message.
 //! Cursors only grow, so bounds only grow (`fetch_max`).
 //!
+//! # Waiting for room
+//! A publisher that finds the ring full for the slowest gated subscriber spins and yields a
+//! little (a blocking send also sleeps a little: see `SPINS`), then listens on `Ring::room`,
+//! counts itself in `Ring::room_waiters`, sets `Ring::room_wanted`, re-scans, and sleeps (a
+//! parked thread for the blocking sends, a pending future for the async ones). A gated
+//! subscriber, after publishing each new cursor, loads `room_wanted`; only if it is set does
+//! it clear it (a swap, so that one subscriber notifies per wait) and notify `room`, waking
+//! every waiting publisher (`Ring::room_made`).
+//! Each woken publisher re-scans and, if the ring is still full, sets the flag again. A flag
+//! rather than the count is what subscribers read so that, between the notify and the
+//! publisher's waking up, the subscriber's further messages cost it one load each, not a
+//! notify each.
+//!
+//! This is the same Dekker pair as the subscribers' own wake-up (ring module docs,
+//! "Waiting"), with the roles swapped: the subscriber stores its cursor then loads the flag;
+//! the publisher stores the flag then loads the cursors. The frequent side (the subscriber)
+//! runs the light barrier, a compiler fence where membarrier is available; the rare side (the
+//! parking publisher) runs the heavy one. So either the subscriber sees the flag and
+//! notifies, or the publisher's re-scan sees the new cursor and does not sleep: no lost
+//! wake-up. A subscriber's swap can only clear a flag whose setter was already listening, so
+//! the notify that follows reaches it. Removing or evicting a gated subscriber and closing the
+//! topic also notify `room` (after a SeqCst fence, paired the same way with the count), so
+//! that a waiting publisher re-scans. Lossy subscribers never look at `room_wanted`;
+//! position-reporting ones do not either (publishers do not wait for them).
+//!
+//! With several gated subscribers, a faster one may clear the flag and wake a publisher that
+//! waits for a slower one: the publisher re-scans and waits again, at the cost of one
+//! registration per such wake-up.
+//!
+//! A waiting publisher also needs a wake-up without any subscriber: when the slowest gated
+//! subscriber has not advanced for its `evict_after` (it is then evicted, and the publisher
+//! goes on), and at a `send_timeout` deadline. A blocking send parks with that deadline; an
+//! async send sets an alarm on the crate's timer thread (`crate::timer`), so that it needs no
+//! executor timer.
+//!
 //! # Progress
 //! With no gated subscriber, a send pays one load of a line it already owns, plus a lock and
 //! a scan once per `capacity` messages (to refresh the bound). With gated subscribers, a send
 //! that reaches the bound re-scans, and waits if the slowest gated subscriber is a full ring
-//! behind: spin, yield, then sleep in growing steps (10 µs to 1 ms; the subscriber does not
-//! wake the publisher, so that lossy subscribers and the fast path stay untouched). A gated
-//! subscriber that has not advanced for its `evict_after` while a publisher waits on it is
-//! evicted, and the publisher goes on.
+//! behind, as described above. A gated subscriber pays one barrier (free with membarrier) and
+//! one load of a read-mostly line per message, plus one notify per publisher wait.
 
 use super::Ring;
-use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Backoff, Mutex, Ordering};
+use crate::sync::{
+    fence, heavy_barrier, light_barrier, sleep, spin_loop, yield_now, Arc, AtomicBool, AtomicU64,
+    AtomicUsize, Listening, Mutex, Ordering,
+};
 use std::time::{Duration, Instant};
 
 /// A subscriber's name: immutable data, not a synchronisation object, so loom need not see
@@ -181,6 +217,41 @@ pub(crate) enum Wait {
     Forever,
 }
 
+/// What a waiting publisher remembers between re-scans: the slowest gating gate, the cursor
+/// it had, and when the publisher first saw it there (for `evict_after`).
+pub(crate) type Stalled = Option<(Arc<Gate>, u64, Instant)>;
+
+/// What `Ring::track_stall` decided.
+pub(crate) enum Stall {
+    /// The slowest gate was evicted: re-scan at once.
+    Evicted,
+    /// Keep waiting; the slowest gate is due for eviction at this instant (`None`: never).
+    EvictAt(Option<Instant>),
+}
+
+/// Polls of a blocking send before it parks: spin hints, `yield_now` calls, then sleeps that
+/// double from `FIRST_SLEEP` while shorter than `LAST_SLEEP` (10 µs to 640 µs: about 1.3 ms
+/// in all). A ring that fills for a moment is thus handled as before waking existed, with no
+/// registration (a membarrier) and no notify per fill; a longer wait parks, and is woken as
+/// soon as the subscriber advances. (Under loom: one yield, then park, so that the models exercise
+/// both a re-scan without parking and the parking.)
+const SPINS: u32 = if cfg!(seqcast_loom) { 0 } else { 64 };
+const YIELDS: u32 = if cfg!(seqcast_loom) { 1 } else { 64 };
+const FIRST_SLEEP: Duration = Duration::from_micros(10);
+const LAST_SLEEP: Duration = if cfg!(seqcast_loom) {
+    Duration::ZERO
+} else {
+    Duration::from_millis(1)
+};
+
+/// The earlier of two optional deadlines (`None`: no deadline).
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl<T: Copy> Ring<T> {
     /// Registers a gate whose cursor is `start`, or the current head if `None` (read under the
     /// lock: module docs). Returns the gate and the cursor it starts at.
@@ -212,8 +283,74 @@ impl<T: Copy> Ring<T> {
     }
 
     pub(crate) fn remove_gate(&self, gate: &Arc<Gate>) {
-        let mut gates = self.gates.gates.lock().unwrap();
-        self.unregister(&mut gates, gate);
+        let removed = self.unregister(&mut self.gates.gates.lock().unwrap(), gate);
+        if removed && gate.gating {
+            self.gate_gone();
+        }
+    }
+
+    /// A gating gate was unregistered: publishers waiting for it must re-scan.
+    #[cold]
+    fn gate_gone(&self) {
+        // SeqCst fence: pairs with the increment and barrier in `start_room_wait`: either the
+        // waiting publisher's re-scan sees the gate gone, or this load sees it counted.
+        fence(Ordering::SeqCst);
+        // Relaxed: the fence above orders it.
+        if self.room_waiters.load(Ordering::Relaxed) != 0 {
+            self.room.notify_all();
+        }
+    }
+
+    /// Called by a gated subscriber right after it published a new cursor: wakes publishers
+    /// waiting for room, if any. One barrier (a compiler fence with membarrier) and one load
+    /// of a read-mostly line when none waits (module docs, "Waiting for room").
+    #[inline]
+    pub(crate) fn room_made(&self) {
+        // The room "teeth" build drops this half of the barrier pair; the loom room model must
+        // then find a lost wake-up.
+        if !cfg!(seqcast_loom_broken_room) {
+            light_barrier(self.asymmetric);
+        }
+        // Acquire: pairs with the SeqCst store in `start_room_wait`, so the notify below sees
+        // the listener registered before it.
+        if self.room_wanted.load(Ordering::Acquire) {
+            self.wake_room();
+        }
+    }
+
+    #[cold]
+    fn wake_room(&self) {
+        // AcqRel: as the load in `room_made`; only the subscriber that clears the flag
+        // notifies.
+        if self.room_wanted.swap(false, Ordering::AcqRel) {
+            self.room.notify_all();
+        }
+    }
+
+    /// A publisher is about to wait for room: listen, count itself in `room_waiters`, set
+    /// `room_wanted`, then the heavy side of the barrier pair. The caller must re-scan before
+    /// waiting on the result, and must call `stop_room_wait` afterwards.
+    pub(crate) fn start_room_wait(&self) -> Listening {
+        let listening = self.room.listen();
+        // SeqCst: one half of the Dekker pair with `gate_gone`.
+        self.room_waiters.fetch_add(1, Ordering::SeqCst);
+        // SeqCst: one half of the Dekker pair with `room_made` (module docs).
+        self.room_wanted.store(true, Ordering::SeqCst);
+        heavy_barrier(self.asymmetric);
+        listening
+    }
+
+    /// The flag is left as it is: another publisher may have set it since. A stale flag costs
+    /// one needless notify.
+    pub(crate) fn stop_room_wait(&self) {
+        // Relaxed: a remover that still sees the count only sends a needless notify.
+        self.room_waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Publishers registered as waiting for room (parked threads and pending sends).
+    pub(crate) fn waiting_publishers(&self) -> usize {
+        // Relaxed: a snapshot for callers; nothing is inferred from it.
+        self.room_waiters.load(Ordering::Relaxed)
     }
 
     /// Removes `gate` (if still registered; the lock is held by the caller).
@@ -244,7 +381,7 @@ impl<T: Copy> Ring<T> {
 
     /// Re-scans the gates for a publisher about to write `seq`; returns the new bound and the
     /// slowest gating gate, if any.
-    fn scan_gates(&self, seq: u64) -> (u64, Option<(Arc<Gate>, u64)>) {
+    pub(crate) fn scan_gates(&self, seq: u64) -> (u64, Option<(Arc<Gate>, u64)>) {
         let cap = self.capacity();
         // SeqCst fence: pairs with the one in `add_gate` (module docs).
         fence(Ordering::SeqCst);
@@ -286,51 +423,93 @@ impl<T: Copy> Ring<T> {
         let mut gates = self.gates.gates.lock().unwrap();
         if self.unregister(&mut gates, gate) {
             gate.evicted.store(true, Ordering::Relaxed);
+            drop(gates);
+            // Other publishers (shared ones) may be waiting for the same gate.
+            self.gate_gone();
+        }
+    }
+
+    /// A publisher found the ring full at `now`, `slowest` being the gate that holds it back:
+    /// evicts that gate if it has not moved for its `evict_after`, or says when it will be due.
+    pub(crate) fn track_stall(
+        &self,
+        slowest: Option<(Arc<Gate>, u64)>,
+        stalled: &mut Stalled,
+        now: Instant,
+    ) -> Stall {
+        let Some((gate, cursor)) = slowest else {
+            return Stall::EvictAt(None);
+        };
+        match stalled {
+            Some((g, c, since)) if Arc::ptr_eq(g, &gate) && *c == cursor => {
+                let Some(after) = gate.evict_after else {
+                    return Stall::EvictAt(None);
+                };
+                if now.duration_since(*since) >= after {
+                    self.evict(&gate);
+                    *stalled = None;
+                    return Stall::Evicted;
+                }
+                Stall::EvictAt(since.checked_add(after))
+            }
+            _ => {
+                let due = gate.evict_after.and_then(|after| now.checked_add(after));
+                *stalled = Some((gate, cursor, now));
+                Stall::EvictAt(due)
+            }
         }
     }
 
     /// Slow path of a send whose `seq` reached the cached bound: re-scan, and wait (evicting
-    /// stalled gates) as `wait` allows.
+    /// stalled gates) as `wait` allows: spin, yield, sleep briefly, then park until a gated
+    /// subscriber makes room, a gate is due for eviction, or the deadline passes (module docs).
     #[cold]
     pub(crate) fn wait_for_gates(&self, seq: u64, wait: Wait) -> Result<(), Full> {
-        let mut backoff = Backoff::new(64, 64, Duration::from_micros(10));
-        let mut stalled: Option<(Arc<Gate>, u64, Instant)> = None;
-        loop {
+        let mut stalled: Stalled = None;
+        // Registered in `room_waiters` (before the latest scan) while `Some`.
+        let mut listening: Option<Listening> = None;
+        let mut round = 0u32;
+        let mut pause = FIRST_SLEEP;
+        let result = loop {
             let (bound, slowest) = self.scan_gates(seq);
             if seq < bound {
-                return Ok(());
+                break Ok(());
             }
-            let now = match wait {
-                Wait::No => return Err(Full),
-                Wait::Until(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return Err(Full);
-                    }
-                    now
-                }
-                Wait::Forever => Instant::now(),
-            };
-            if let Some((gate, cursor)) = slowest {
-                match &stalled {
-                    Some((g, c, since)) if Arc::ptr_eq(g, &gate) && *c == cursor => {
-                        if gate
-                            .evict_after
-                            .is_some_and(|after| now.duration_since(*since) >= after)
-                        {
-                            self.evict(&gate);
-                            stalled = None;
-                            continue;
-                        }
-                    }
-                    _ => stalled = Some((gate, cursor, now)),
-                }
-            }
-            backoff.snooze(match wait {
+            let deadline = match wait {
+                Wait::No => break Err(Full),
                 Wait::Until(d) => Some(d),
-                _ => None,
-            });
+                Wait::Forever => None,
+            };
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break Err(Full);
+            }
+            let evict_at = match self.track_stall(slowest, &mut stalled, now) {
+                Stall::Evicted => continue,
+                Stall::EvictAt(at) => at,
+            };
+            round = round.saturating_add(1);
+            if round <= SPINS {
+                spin_loop();
+            } else if round <= SPINS + YIELDS {
+                yield_now();
+            } else if pause < LAST_SLEEP {
+                let until = earliest(deadline, evict_at).map(|d| d.saturating_duration_since(now));
+                sleep(until.map_or(pause, |u| u.min(pause)));
+                pause *= 2;
+            } else if let Some(l) = listening.take() {
+                // Registered before the scan above, which still found the ring full.
+                self.room.wait(l, earliest(deadline, evict_at));
+                self.stop_room_wait();
+            } else {
+                // Register, then loop to re-scan before parking (no lost wake-up).
+                listening = Some(self.start_room_wait());
+            }
+        };
+        if listening.is_some() {
+            self.stop_room_wait();
         }
+        result
     }
 
     /// For CAS claims: `Ok` if ticket `seq` may be written (after waiting as `wait` allows).

@@ -51,6 +51,9 @@
 //! wake-up and no fence on the publisher's fast path. loom checks the protocol with symmetric
 //! fences and a Mutex/Condvar event.
 //!
+//! Publishers waiting for a gated subscriber to make room use the same protocol the other way
+//! round, on `room_wanted` and the `room` event (`gate` module docs, "Waiting for room").
+//!
 //! # Progress
 //! * `Publisher::send`: wait-free (a fixed number of stores, whatever the readers do).
 //! * `Subscriber::try_recv`: wait-free (at most two slot reads and two shared loads).
@@ -70,6 +73,8 @@
 
 pub(crate) mod gate;
 pub(crate) mod publisher;
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+mod send_async;
 pub(crate) mod slot;
 pub(crate) mod subscriber;
 pub(crate) mod wait;
@@ -83,6 +88,8 @@ use slot::Slot;
 
 pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
+#[cfg(all(feature = "async", not(seqcast_loom)))]
+pub use send_async::{SendFuture, SendTimeoutFuture, SharedSendFuture};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
 #[cfg(all(feature = "async", not(seqcast_loom)))]
 pub use wait::RecvFuture;
@@ -120,6 +127,13 @@ pub(crate) struct Ring<T: Copy> {
     /// Subscribers (threads or tasks) registered to be woken; written only when one parks or
     /// wakes. Publishers load it after every send (module docs, "Waiting").
     waiters: AtomicUsize,
+    /// Publishers (blocking sends and pending async sends) registered to be woken when a
+    /// gated subscriber makes room; written only by publishers, when one parks or wakes.
+    room_waiters: AtomicUsize,
+    /// Set by a publisher about to wait for room, cleared by the gated subscriber that then
+    /// notifies `room`. Gated subscribers load it after every message they take; it is written
+    /// once per wait (`gate` module docs, "Waiting for room").
+    room_wanted: AtomicBool,
     /// Whether the waiting protocol may use asymmetric barriers (`crate::sync`); read-only.
     asymmetric: bool,
     /// Single publisher: messages completed. Shared publishers: next ticket. Written per send.
@@ -133,6 +147,8 @@ pub(crate) struct Ring<T: Copy> {
     subscribers: AtomicUsize,
     /// Where parked subscribers sleep.
     event: Event,
+    /// Where publishers waiting for a gated subscriber sleep.
+    room: Event,
 }
 
 impl<T: Copy> Ring<T> {
@@ -155,6 +171,8 @@ impl<T: Copy> Ring<T> {
             closed: AtomicBool::new(false),
             final_head: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
+            room_waiters: AtomicUsize::new(0),
+            room_wanted: AtomicBool::new(false),
             asymmetric: asymmetric_available(),
             head: CachePadded(Head {
                 next: AtomicU64::new(0),
@@ -164,6 +182,7 @@ impl<T: Copy> Ring<T> {
             publishers: CachePadded(AtomicUsize::new(1)),
             subscribers: AtomicUsize::new(0),
             event: Event::default(),
+            room: Event::default(),
         })
     }
 
@@ -258,6 +277,9 @@ impl<T: Copy> Ring<T> {
             // point is woken; one registering later sees `closed` on its re-check.
             crate::sync::fence(Ordering::SeqCst);
             self.event.notify_all();
+            // The same for publishers waiting for room: a shared publisher that has not
+            // claimed its ticket yet must see the close and give its value back.
+            self.room.notify_all();
         }
     }
 

@@ -101,8 +101,22 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         Ok(self.write(seq, value))
     }
 
+    /// The topic (for the async sends).
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
     #[inline]
-    fn write(&mut self, seq: u64, value: T) -> u64 {
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.handle.0
+    }
+
+    /// The sequence number the next message will get.
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[inline]
+    pub(super) fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    #[inline]
+    pub(super) fn write(&mut self, seq: u64, value: T) -> u64 {
         let ring = &*self.handle.0;
         ring.slot(seq).write(seq, value);
         self.next = seq + 1;
@@ -148,6 +162,13 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     /// receive (a snapshot). While it is non-zero each `send` also notifies them.
     pub fn waiting_subscribers(&self) -> usize {
         self.handle.0.waiting()
+    }
+
+    /// Number of sends currently waiting for a gated subscriber to make room (a snapshot: 0
+    /// or 1 for a `Publisher`, which sends one message at a time; a dropped pending
+    /// async send is not counted).
+    pub fn waiting_publishers(&self) -> usize {
+        self.handle.0.waiting_publishers()
     }
 
     /// Number of slots: the most messages a subscriber can fall behind without losing any.
@@ -264,8 +285,16 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         }
     }
 
+    /// The topic (for the async sends).
+    #[cfg(all(feature = "async", not(seqcast_loom)))]
     #[inline]
-    fn write(&self, seq: u64, value: T) -> u64 {
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.handle.0
+    }
+
+    /// Writes message `seq` on a claimed ticket.
+    #[inline]
+    pub(super) fn write(&self, seq: u64, value: T) -> u64 {
         let ring = &*self.handle.0;
         let slot = ring.slot(seq);
         let cap = ring.capacity();
@@ -339,6 +368,12 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Number of subscribers currently parked or pending in async receive (a snapshot).
     pub fn waiting_subscribers(&self) -> usize {
         self.handle.0.waiting()
+    }
+
+    /// Number of sends, over every clone, currently waiting for a gated subscriber to make
+    /// room (a snapshot).
+    pub fn waiting_publishers(&self) -> usize {
+        self.handle.0.waiting_publishers()
     }
 
     /// Number of slots.

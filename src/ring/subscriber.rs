@@ -176,6 +176,10 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             // Gated subscribers publish every message: skip the division for them.
             if self.report_every == 1 || self.cursor % self.report_every == 0 {
                 gate.advance(self.cursor);
+                // A publisher may be waiting for this subscriber (never for a reporting one).
+                if gate.is_gating() {
+                    self.ring.room_made();
+                }
             }
         }
         v
