@@ -118,6 +118,7 @@ fn a_stalled_gated_subscriber_is_evicted_and_the_async_send_completes() {
         }
     });
     assert_eq!(tx.waiting_publishers(), 0);
+    assert_eq!(stalled.try_recv(), Err(TryRecvError::Lagged(5)));
     assert_eq!(stalled.try_recv(), Err(TryRecvError::Detached));
     assert!(stalled.is_evicted());
     assert_eq!(lossy.try_recv(), Err(TryRecvError::Lagged(3)));
@@ -278,6 +279,7 @@ fn shared_sends_time_out_get_evicted_past_and_cancel_cleanly() {
             assert_eq!(tx.send_async(10 + i).await, Ok(i));
         }
     });
+    assert_eq!(stalled.try_recv(), Err(TryRecvError::Lagged(3)));
     assert_eq!(stalled.try_recv(), Err(TryRecvError::Detached));
 }
 
