@@ -18,10 +18,10 @@ fn create_race() {
     let other = bus.clone();
     let t = thread::spawn(move || {
         let p = other.publisher::<u64>("t").unwrap();
-        p.send(encode(1, 0))
+        p.send(encode(1, 0)).unwrap()
     });
     let p = bus.publisher::<u64>("t").unwrap();
-    let mine = p.send(encode(2, 0));
+    let mine = p.send(encode(2, 0)).unwrap();
     let theirs = t.join().unwrap();
     let mut tickets = [mine, theirs];
     tickets.sort_unstable();
@@ -71,7 +71,7 @@ fn subscribe_remove_race() {
     let mut rx = bus.subscribe::<u64>("t").unwrap();
     let removed = t.join().unwrap();
     let tx = bus.publisher::<u64>("t").unwrap();
-    tx.send(encode(0, 0));
+    tx.send(encode(0, 0)).unwrap();
     if removed {
         assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
         assert!(rx.is_closed());

@@ -42,8 +42,8 @@ fn close_shared() {
     let (tx, mut rx) = seqcast::channel::<u64>(CAP);
     let a = tx.into_shared();
     let b = a.clone();
-    let pa = thread::spawn(move || a.send(encode(1, 0)));
-    let pb = thread::spawn(move || b.send(encode(2, 0)));
+    let pa = thread::spawn(move || a.send(encode(1, 0)).unwrap());
+    let pb = thread::spawn(move || b.send(encode(2, 0)).unwrap());
     let seen = drain(&mut rx);
     let ta = pa.join().unwrap();
     let tb = pb.join().unwrap();

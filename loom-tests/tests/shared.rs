@@ -20,10 +20,10 @@ fn two_producers() {
     let b = a.clone();
     let pa = thread::spawn(move || {
         (0..2)
-            .map(|i| (a.send(encode(1, i)), (1, i)))
+            .map(|i| (a.send(encode(1, i)).unwrap(), (1, i)))
             .collect::<Vec<_>>()
     });
-    let pb = thread::spawn(move || vec![(b.send(encode(2, 0)), (2, 0))]);
+    let pb = thread::spawn(move || vec![(b.send(encode(2, 0)).unwrap(), (2, 0))]);
     // A producer may spin (waiting for the previous lap of its slot), so the subscriber polls
     // a bounded number of times while they run (see `loom_tests::poll`), then finishes.
     let mut seen = Seen::default();

@@ -464,6 +464,8 @@ impl<T: Copy> Ring<T> {
     /// stalled gates) as `wait` allows: spin, yield, sleep briefly, then park until a gated
     /// subscriber makes room, a gate is due for eviction, or the deadline passes (module docs).
     #[cold]
+    // Under loom SPINS is 0, which makes a comparison below constant.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub(crate) fn wait_for_gates(&self, seq: u64, wait: Wait) -> Result<(), Full> {
         let mut stalled: Stalled = None;
         // Registered in `room_waiters` (before the latest scan) while `Some`.
