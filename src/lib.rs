@@ -39,6 +39,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod bus;
+mod cursor;
 pub mod error;
 mod ring;
 #[cfg(all(feature = "shm", not(seqcast_loom)))]

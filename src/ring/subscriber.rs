@@ -1,9 +1,9 @@
 //! The receiving half: [`Subscriber`], its lag policy, counters and iterators.
 
 use super::gate::{Gate, GateConfig, OnEvict};
-use super::slot::{message_of, resync, Read};
 use super::wait::WaitStrategy;
 use super::Ring;
+use crate::cursor::{Cursor, Lap};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::sync::Arc;
 use core::fmt;
@@ -93,12 +93,12 @@ pub struct SubscriberStats {
 /// ```
 pub struct Subscriber<T: Copy> {
     ring: Arc<Ring<T>>,
-    /// Sequence number of the next message to read. Private to this handle.
-    cursor: u64,
+    /// Position, counters and lap rule (the receive engine, `crate::cursor`). Private to
+    /// this handle.
+    cur: Cursor,
+    /// The lag policy as set by the user; `cur.lap` is what it means for this subscriber
+    /// (see `lap_rule`).
     policy: LagPolicy,
-    /// Set after a `Disconnect`-policy lag report.
-    detached: bool,
-    stats: SubscriberStats,
     wait: WaitStrategy,
     /// Gated or position-reporting subscribers: the published position (`gate` module).
     gate: Option<Arc<Gate>>,
@@ -116,10 +116,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         ring.subscriber_added();
         Subscriber {
             ring,
-            cursor,
+            cur: Cursor::new(cursor, Lap::Skip),
             policy: LagPolicy::Skip,
-            detached: false,
-            stats: Default::default(),
             wait: WaitStrategy::default(),
             gate: None,
             report_every: 1,
@@ -134,7 +132,23 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         let (gate, cursor) = ring.add_gate(None, true, config);
         let mut rx = Subscriber::new(ring, cursor);
         rx.gate = Some(gate);
+        rx.cur.lap = rx.lap_rule();
         rx
+    }
+
+    /// What a lap means for this subscriber: its policy, unless it is gated. A gated
+    /// subscriber is lapped only after its publisher evicted it; then it reports everything
+    /// up to the head and detaches (`OnEvict::Detach`), or carries on lossy, where a
+    /// `Disconnect` policy becomes `Skip` (`OnEvict::Lossy`).
+    fn lap_rule(&self) -> Lap {
+        match self.gate.as_deref() {
+            Some(g) if g.is_gating() => match g.on_evict {
+                OnEvict::Detach => Lap::DetachAtHead,
+                OnEvict::Lossy if self.policy == LagPolicy::Disconnect => Lap::Skip,
+                OnEvict::Lossy => self.policy.into(),
+            },
+            _ => self.policy.into(),
+        }
     }
 
     /// Takes the next message if there is one; never blocks.
@@ -149,74 +163,69 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Wait-free; writes nothing shared.
     #[inline]
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        if self.detached {
-            return Err(TryRecvError::Detached);
-        }
-        if self
-            .gate
-            .as_ref()
-            .is_some_and(|g| g.is_gating() && g.is_evicted())
-        {
+        // Gated and reporting subscribers publish their position around the engine.
+        let Some(gate) = self.gate.as_deref() else {
+            return self.cur.try_recv(&*self.ring);
+        };
+        let gating = gate.is_gating();
+        if gating && gate.is_evicted() {
             if let Some(e) = self.on_evicted() {
                 return Err(e);
             }
+            return self.cur.try_recv(&*self.ring);
         }
-        match self.ring.slot(self.cursor).read(self.cursor) {
-            Read::Ready(v) => Ok(self.deliver(v)),
-            Read::NotYet => self.not_yet(),
-            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
-        }
-    }
-
-    #[inline]
-    fn deliver(&mut self, v: T) -> T {
-        self.cursor += 1;
-        self.stats.received += 1;
-        if let Some(gate) = &self.gate {
+        let got = self.cur.try_recv(&*self.ring);
+        match &got {
             // Gated subscribers publish every message: skip the division for them.
-            if self.report_every == 1 || self.cursor % self.report_every == 0 {
-                gate.advance(self.cursor);
+            Ok(_) if self.report_every == 1 || self.cur.pos % self.report_every == 0 => {
+                gate.advance(self.cur.pos);
                 // A publisher may be waiting for this subscriber (never for a reporting one).
-                if gate.is_gating() {
+                if gating {
                     self.ring.room_made();
                 }
             }
+            Ok(_) | Err(TryRecvError::Empty | TryRecvError::Closed) => {}
+            // Publishers overwrite a gated subscriber's message only after evicting it, so
+            // a lap means it has been evicted, even if the flag's store is not visible to us
+            // yet. The lap rule already did what the eviction asks (`lap_rule`).
+            Err(_) if gating => self.note_eviction(),
+            Err(_) => gate.advance(self.cur.pos),
         }
-        v
+        got
     }
 
-    /// A publisher evicted this gated subscriber: become detached or lossy, as configured.
-    /// Returns what this receive reports instead of reading on: under `OnEvict::Detach`, the
-    /// messages it will never read as one `Lagged(n)` (then `Detached` from the next call on),
-    /// so that `received + missed` still counts every message published before it left.
+    /// A publisher evicted this gated subscriber, and it has not been lapped since: become
+    /// detached or lossy, as configured. Returns what this receive reports instead of
+    /// reading on: under `OnEvict::Detach`, the messages it will never read as one
+    /// `Lagged(n)` (then `Detached` from the next call on), so that `received + missed`
+    /// still counts every message published before it left.
     #[cold]
     fn on_evicted(&mut self) -> Option<TryRecvError> {
-        let gate = self.gate.take()?;
-        // Usually already unregistered by the evicting publisher; a clone registered while its
-        // source was being evicted is not, and must not hold the publishers back any more.
-        // This also takes the registry lock the evicting publisher held: the head loaded
-        // below is at least the head at the eviction, a full ring past the cursor then.
+        let on_evict = self.gate.as_ref()?.on_evict;
+        // Takes the registry lock the evicting publisher held: the head loaded below is at
+        // least the head at the eviction, a full ring past the cursor then.
+        self.note_eviction();
+        match on_evict {
+            OnEvict::Detach => Some(self.cur.detach_at(self.ring.head())),
+            OnEvict::Lossy => None,
+        }
+    }
+
+    /// Bookkeeping of an eviction: the gate is gone; the subscriber carries on lossy (or is
+    /// detached, by its lap rule).
+    #[cold]
+    fn note_eviction(&mut self) {
+        let Some(gate) = self.gate.take() else { return };
+        // Usually already unregistered by the evicting publisher; a clone registered while
+        // its source was being evicted is not, and must not hold the publishers back.
         self.ring.remove_gate(&gate);
         self.evicted = true;
-        match gate.on_evict {
-            OnEvict::Detach => {
-                self.detached = true;
-                let n = self.ring.head().saturating_sub(self.cursor);
-                if n == 0 {
-                    return Some(TryRecvError::Detached);
-                }
-                self.cursor += n;
-                self.stats.missed += n;
-                self.stats.lag_events += 1;
-                Some(TryRecvError::Lagged(n))
-            }
+        if gate.on_evict == OnEvict::Lossy {
             // Lossy means "carry on": a `Disconnect` policy becomes `Skip`, the others stay.
-            OnEvict::Lossy => {
-                if self.policy == LagPolicy::Disconnect {
-                    self.policy = LagPolicy::Skip;
-                }
-                None
+            if self.policy == LagPolicy::Disconnect {
+                self.policy = LagPolicy::Skip;
             }
+            self.cur.lap = self.policy.into();
         }
     }
 
@@ -242,62 +251,9 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         }
         let mut config = GateConfig::new();
         config.name = name.map(Into::into);
-        let (gate, _) = self.ring.add_gate(Some(self.cursor), false, config);
+        let (gate, _) = self.ring.add_gate(Some(self.cur.pos), false, config);
         self.gate = Some(gate);
         self.report_every = every.max(1);
-    }
-
-    /// The slot does not hold our message yet: empty, unless the topic is closed.
-    #[cold]
-    fn not_yet(&mut self) -> Result<T, TryRecvError> {
-        if !self.ring.is_closed() {
-            return Err(TryRecvError::Empty);
-        }
-        // Closed (Acquire): `final_head` is the number of messages ever sent (ring invariant 3).
-        if self.cursor >= self.ring.final_head() {
-            return Err(TryRecvError::Closed);
-        }
-        match self.ring.slot(self.cursor).read(self.cursor) {
-            Read::Ready(v) => Ok(self.deliver(v)),
-            Read::Overwritten(stamp) => Err(self.lapped(stamp)),
-            // A send claimed just before a `Bus::remove` is still being written.
-            Read::NotYet => Err(TryRecvError::Empty),
-        }
-    }
-
-    /// The slot holds message `message_of(stamp)` (or it is being written): we were lapped.
-    /// Move to the oldest message still intact (the newest, under `SkipToNewest`) and report
-    /// exactly how far we jumped.
-    #[cold]
-    fn lapped(&mut self, stamp: u64) -> TryRecvError {
-        if self.gate.as_ref().is_some_and(|g| g.is_gating()) {
-            // Publishers overwrite a gated subscriber's message only after evicting it, so it
-            // has been evicted, even if the flag's store is not visible to us yet.
-            if let Some(e) = self.on_evicted() {
-                return e;
-            }
-        }
-        let cap = self.ring.capacity();
-        debug_assert!(message_of(stamp) >= self.cursor + cap);
-        let head = self.ring.head();
-        let mut to = resync(self.cursor, stamp, head, cap);
-        if self.policy == LagPolicy::SkipToNewest {
-            // Message `head - 1` is the newest published (with shared publishers: claimed,
-            // so it may still be in progress; we then wait for it). `resync` already moved
-            // past `cursor`, so this only ever moves further forward.
-            to = to.max(head.saturating_sub(1));
-        }
-        let n = to - self.cursor;
-        self.cursor = to;
-        if let Some(gate) = &self.gate {
-            gate.advance(self.cursor);
-        }
-        self.stats.missed += n;
-        self.stats.lag_events += 1;
-        if self.policy == LagPolicy::Disconnect {
-            self.detached = true;
-        }
-        TryRecvError::Lagged(n)
     }
 
     /// Waits for the next message, as the [`WaitStrategy`] says (by default: spin briefly,
@@ -342,7 +298,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     }
 
     pub(super) fn count_park(&mut self) {
-        self.stats.parks += 1;
+        self.cur.stats.parks += 1;
     }
 
     #[cfg(all(feature = "async", not(seqcast_loom)))]
@@ -366,17 +322,18 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// How many messages this subscriber is behind the publisher (0 when caught up). Loads the
     /// shared head: cheap, but not free, so keep it off the hottest loop.
     pub fn lag(&self) -> u64 {
-        self.ring.head().saturating_sub(self.cursor)
+        self.ring.head().saturating_sub(self.cur.pos)
     }
 
     /// Sequence number of the next message this subscriber will read.
     pub fn position(&self) -> u64 {
-        self.cursor
+        self.cur.pos
     }
 
     /// Sets what happens when the publisher laps this subscriber. Default: [`LagPolicy::Skip`].
     pub fn set_lag_policy(&mut self, policy: LagPolicy) {
         self.policy = policy;
+        self.cur.lap = self.lap_rule();
     }
 
     /// The current lag policy.
@@ -386,7 +343,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
 
     /// Whether a `Disconnect`-policy lag report has detached this subscriber.
     pub fn is_detached(&self) -> bool {
-        self.detached
+        self.cur.detached
     }
 
     /// Whether every publisher has gone (messages may still be left to read).
@@ -396,7 +353,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
 
     /// This subscriber's counters: received, missed and lag events.
     pub fn stats(&self) -> SubscriberStats {
-        self.stats
+        self.cur.stats
     }
 
     /// Number of slots in the ring.
@@ -417,16 +374,14 @@ impl<T: Copy> Clone for Subscriber<T> {
                 g.clone()
             } else {
                 self.ring
-                    .add_gate(Some(self.cursor), g.is_gating(), g.config())
+                    .add_gate(Some(self.cur.pos), g.is_gating(), g.config())
                     .0
             }
         });
         Subscriber {
             ring: self.ring.clone(),
-            cursor: self.cursor,
+            cur: self.cur.clone(),
             policy: self.policy,
-            detached: self.detached,
-            stats: self.stats,
             wait: self.wait,
             gate,
             report_every: self.report_every,
@@ -461,10 +416,10 @@ impl<T: Copy> Drop for Subscriber<T> {
 impl<T: Copy> fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriber")
-            .field("position", &self.cursor)
+            .field("position", &self.cur.pos)
             .field("policy", &self.policy)
-            .field("detached", &self.detached)
-            .field("stats", &self.stats)
+            .field("detached", &self.cur.detached)
+            .field("stats", &self.cur.stats)
             .field("gated", &self.gate.as_ref().is_some_and(|g| g.is_gating()))
             .field("evicted", &self.evicted)
             .finish()
