@@ -9,7 +9,7 @@
 //!
 //! Run with `cargo run --example dashboard`.
 
-use seqcast::error::PatternRecvTimeoutError;
+use seqcast::error::{RecvTimeoutError, TopicError};
 use seqcast::{Bus, LagPolicy};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,13 +57,17 @@ fn dashboard(
                     ages.push(sample.taken.elapsed());
                     thread::sleep(delay);
                 }
-                Err(PatternRecvTimeoutError::Lagged { topic, missed }) => {
+                Err(TopicError {
+                    topic: Some(topic),
+                    error: RecvTimeoutError::Lagged(missed),
+                }) => {
                     seen.entry(topic.to_string()).or_insert((0, 0, 0)).2 += missed;
                 }
-                Err(PatternRecvTimeoutError::Closed { topic }) => {
-                    println!("[{name}] {topic} closed")
-                }
-                Err(PatternRecvTimeoutError::Timeout) => {}
+                Err(TopicError {
+                    topic: Some(topic),
+                    error,
+                }) => println!("[{name}] {topic}: {error}"),
+                Err(_) => {} // timed out: nothing new on any topic
             }
         }
         for (topic, (_, samples, missed)) in seen {

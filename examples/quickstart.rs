@@ -28,7 +28,7 @@ fn main() {
                             }
                         }
                         Err(RecvError::Lagged(n)) => lost += n,
-                        Err(RecvError::Closed | RecvError::Detached) => break,
+                        Err(_) => break, // closed (or detached): the stream ended
                     }
                 }
                 println!("{name:>10}: received {got}, missed {lost} (reported as Lagged)");

@@ -22,7 +22,7 @@
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 mod bench {
-    use seqcast::error::{ShmTryRecvError, TryRecvError};
+    use seqcast::error::TryRecvError;
     use seqcast::shm::{ShmPublisher, ShmSubscriber};
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
@@ -170,9 +170,9 @@ mod bench {
                         samples.push(now.saturating_sub(sent));
                     }
                 }
-                Err(ShmTryRecvError::Empty) => std::hint::spin_loop(),
-                Err(ShmTryRecvError::Lagged(k)) => lagged += k,
-                Err(ShmTryRecvError::Closed) => break,
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(TryRecvError::Lagged(k)) => lagged += k,
+                Err(TryRecvError::Closed) => break,
                 Err(e) => panic!("{e}"),
             }
         }

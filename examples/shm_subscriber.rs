@@ -13,7 +13,7 @@
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 fn main() {
-    use seqcast::error::{ShmError, ShmRecvError};
+    use seqcast::error::{RecvError, ShmError};
     use seqcast::shm::{Plain, ShmSubscriber};
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -66,13 +66,17 @@ fn main() {
                     std::thread::sleep(Duration::from_millis(500));
                 }
             }
-            Err(ShmRecvError::Lagged(n)) => println!("lagged: {n} messages overwritten unread"),
-            Err(ShmRecvError::Closed) => {
+            Err(RecvError::Lagged(n)) => println!("lagged: {n} messages overwritten unread"),
+            Err(RecvError::Closed) => {
                 println!("closed: the publisher exited cleanly and everything was read");
                 break;
             }
-            Err(ShmRecvError::PublisherDied) => {
+            Err(RecvError::PublisherDied) => {
                 println!("publisher died without closing the topic");
+                break;
+            }
+            Err(e) => {
+                println!("{e}");
                 break;
             }
         }

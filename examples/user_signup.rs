@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         handled += 1;
                     }
                     Err(RecvError::Lagged(n)) => println!("  [{service}] missed {n} signups"),
-                    Err(RecvError::Closed | RecvError::Detached) => break,
+                    Err(_) => break, // closed (or detached): the stream ended
                 }
             }
             println!("  [{service}] done: {handled} signups handled");

@@ -5,7 +5,7 @@
 //! Run with `cargo run --example wildcards`.
 
 use seqcast::bus::Pattern;
-use seqcast::error::PatternTryRecvError;
+use seqcast::error::TryRecvError;
 use seqcast::{Bus, PatternSubscriber};
 use std::fmt;
 
@@ -35,7 +35,7 @@ fn show(label: &str, sub: &mut PatternSubscriber<Event>) {
     loop {
         match sub.try_recv() {
             Ok((topic, event)) => println!("    {topic:<22} {event}"),
-            Err(PatternTryRecvError::Empty) => break,
+            Err(e) if e.error == TryRecvError::Empty => break,
             Err(e) => println!("    {e}"),
         }
     }

@@ -31,7 +31,9 @@
 
 use crate::error::TryRecvError;
 use crate::ring::slot::{message_of, resync, Read};
+use crate::sync::Backoff;
 use crate::{LagPolicy, SubscriberStats};
+use std::time::Instant;
 
 /// A storage of seqlock-stamped messages that a [`Cursor`] reads.
 pub(crate) trait Source {
@@ -150,7 +152,7 @@ impl Cursor {
             // Garbage below the final head: lost if the head agrees it was published;
             // otherwise end the stream rather than wait for a publisher that is gone.
             Read::NotYet => match src.head() {
-                Some(head) if head > self.pos => Err(self.skip_lost(head.min(end), src)),
+                Some(head) if head > self.pos => Err(self.skip_lost(head.min(end), src.capacity())),
                 _ => Err(TryRecvError::Closed),
             },
         }
@@ -170,15 +172,19 @@ impl Cursor {
         } else {
             TryRecvError::Empty
         };
-        // A head the source cannot vouch for: nothing to resync to yet. Report what a slot
-        // that is not ready would.
+        // A head the source cannot vouch for: nothing to resync to yet. Answer as for a slot
+        // that is not ready.
         let Some(head) = src.head() else {
-            return Err(unready);
+            return if closed {
+                Err(TryRecvError::Closed)
+            } else {
+                self.not_yet(src)
+            };
         };
         let (pos, cap) = (self.pos, src.capacity());
         if !src.genuine_lap(pos, stamp, head) {
             return Err(if head > pos {
-                self.skip_lost(head, src)
+                self.skip_lost(head, cap)
             } else {
                 unready
             });
@@ -200,9 +206,9 @@ impl Cursor {
 
     /// Message `pos` was published (`head > pos`) but its slot no longer holds it: skip it,
     /// and everything the head says has been overwritten since.
-    fn skip_lost<S: Source>(&mut self, head: u64, src: &S) -> TryRecvError {
+    pub(crate) fn skip_lost(&mut self, head: u64, capacity: u64) -> TryRecvError {
         debug_assert!(head > self.pos);
-        self.skip_to(head.saturating_sub(src.capacity()))
+        self.skip_to(head.saturating_sub(capacity))
     }
 
     /// Moves forward to `to` (at least one message) and reports the jump as `Lagged(n)`.
@@ -226,5 +232,32 @@ impl Cursor {
             return TryRecvError::Detached;
         }
         self.skip_to(head)
+    }
+}
+
+/// How a receiver that cannot park waits: calls `try_recv` until it has an answer (`Some`),
+/// backing off between calls as `backoff` says. `None` once `deadline` passes.
+pub(crate) fn poll<R>(
+    deadline: Option<Instant>,
+    mut backoff: Backoff,
+    mut try_recv: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    loop {
+        if let Some(answer) = try_recv() {
+            return Some(answer);
+        }
+        // The clock is read only once the spinning is over.
+        if !backoff.spinning() && deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        backoff.snooze(deadline);
+    }
+}
+
+/// `try_recv`'s answer for [`poll`]: `None` for `Empty`.
+pub(crate) fn answer<T>(got: Result<T, TryRecvError>) -> Option<Result<T, TryRecvError>> {
+    match got {
+        Err(TryRecvError::Empty) => None,
+        other => Some(other),
     }
 }

@@ -28,15 +28,19 @@ impl fmt::Display for CapacityError {
 
 impl std::error::Error for CapacityError {}
 
-/// Why [`Subscriber::try_recv`](crate::Subscriber::try_recv) returned no message.
+/// Why a `try_recv` returned no message: [`Subscriber::try_recv`](crate::Subscriber::try_recv),
+/// [`ShmSubscriber::try_recv`](crate::shm::ShmSubscriber::try_recv), and, wrapped in a
+/// [`TopicError`] that names the topic,
+/// [`PatternSubscriber::try_recv`](crate::bus::PatternSubscriber::try_recv).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryRecvError {
     /// No new message yet.
     Empty,
     /// The publisher lapped this subscriber, which skipped this many unread messages: the
     /// overwritten ones and, under [`LagPolicy::SkipToNewest`](crate::LagPolicy::SkipToNewest),
     /// the backlog it jumped over. They are lost to this subscriber; what happens next depends
-    /// on its [`LagPolicy`](crate::LagPolicy).
+    /// on its [`LagPolicy`](crate::LagPolicy). Never 0.
     Lagged(u64),
     /// The topic was closed (its last publisher was dropped, or it was removed from its
     /// `Bus`) and every message still readable has been read.
@@ -45,35 +49,164 @@ pub enum TryRecvError {
     /// after a gated subscriber's eviction under `OnEvict::Detach`. The topic itself may still
     /// be open.
     Detached,
+    /// Shared-memory topics only: the publisher's process died (or stopped its heartbeat)
+    /// without closing the topic, and everything it completed has been read. Distinct from
+    /// `Closed`: the stream ended abnormally, possibly in the middle of a message that is
+    /// never delivered.
+    PublisherDied,
 }
 
-/// Why [`Subscriber::recv`](crate::Subscriber::recv) returned no message.
+/// Why a blocking `recv` returned no message (the cases of [`TryRecvError`] but `Empty`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecvError {
     /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
-    /// The topic was closed (its last publisher was dropped, or it was removed from its
-    /// `Bus`) and every message still readable has been read.
+    /// The topic was closed and everything readable has been read (see
+    /// [`TryRecvError::Closed`]).
     Closed,
-    /// Detached after a lag report (`LagPolicy::Disconnect`, or eviction under
-    /// `OnEvict::Detach`).
+    /// Detached after a lag report (see [`TryRecvError::Detached`]).
     Detached,
+    /// The shared-memory publisher died (see [`TryRecvError::PublisherDied`]).
+    PublisherDied,
 }
 
-/// Why [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout) returned no message.
+/// Why a `recv_timeout` returned no message: `Timeout`, or a case of [`RecvError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecvTimeoutError {
     /// Nothing arrived in time.
     Timeout,
     /// The subscriber skipped this many unread messages (see [`TryRecvError::Lagged`]).
     Lagged(u64),
-    /// The topic was closed (its last publisher was dropped, or it was removed from its
-    /// `Bus`) and every message still readable has been read.
+    /// The topic was closed and everything readable has been read (see
+    /// [`TryRecvError::Closed`]).
     Closed,
-    /// Detached after a lag report (`LagPolicy::Disconnect`, or eviction under
-    /// `OnEvict::Detach`).
+    /// Detached after a lag report (see [`TryRecvError::Detached`]).
     Detached,
+    /// The shared-memory publisher died (see [`TryRecvError::PublisherDied`]).
+    PublisherDied,
 }
+
+impl From<RecvError> for TryRecvError {
+    fn from(e: RecvError) -> TryRecvError {
+        match e {
+            RecvError::Lagged(n) => TryRecvError::Lagged(n),
+            RecvError::Closed => TryRecvError::Closed,
+            RecvError::Detached => TryRecvError::Detached,
+            RecvError::PublisherDied => TryRecvError::PublisherDied,
+        }
+    }
+}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(e: RecvError) -> RecvTimeoutError {
+        match e {
+            RecvError::Lagged(n) => RecvTimeoutError::Lagged(n),
+            RecvError::Closed => RecvTimeoutError::Closed,
+            RecvError::Detached => RecvTimeoutError::Detached,
+            RecvError::PublisherDied => RecvTimeoutError::PublisherDied,
+        }
+    }
+}
+
+impl RecvError {
+    /// The blocking form of a `try_recv` error other than `Empty` (a blocking receive does
+    /// not end on `Empty`).
+    pub(crate) fn from_try(e: TryRecvError) -> RecvError {
+        match e {
+            TryRecvError::Lagged(n) => RecvError::Lagged(n),
+            TryRecvError::Detached => RecvError::Detached,
+            TryRecvError::PublisherDied => RecvError::PublisherDied,
+            TryRecvError::Closed | TryRecvError::Empty => RecvError::Closed,
+        }
+    }
+
+    /// What a blocking receive returns for what its wait ended on (a wait without a
+    /// deadline always ends with an answer).
+    pub(crate) fn after_wait<T>(got: Option<Result<T, TryRecvError>>) -> Result<T, RecvError> {
+        got.unwrap_or(Err(TryRecvError::Closed))
+            .map_err(RecvError::from_try)
+    }
+}
+
+impl RecvTimeoutError {
+    /// The form with a timeout of a `try_recv` error (`Empty`: the time ran out).
+    pub(crate) fn from_try(e: TryRecvError) -> RecvTimeoutError {
+        match e {
+            TryRecvError::Empty => RecvTimeoutError::Timeout,
+            other => RecvError::from_try(other).into(),
+        }
+    }
+
+    /// What a receive with a timeout returns for what its wait ended on (`None`: the
+    /// deadline passed).
+    pub(crate) fn after_wait<T>(
+        got: Option<Result<T, TryRecvError>>,
+    ) -> Result<T, RecvTimeoutError> {
+        got.unwrap_or(Err(TryRecvError::Empty))
+            .map_err(RecvTimeoutError::from_try)
+    }
+}
+
+/// A pattern subscriber's error: what happened, and on which topic.
+///
+/// [`PatternSubscriber`](crate::bus::PatternSubscriber) reads many topics; its `Lagged(n)`
+/// and `Closed` concern one of them, named in `topic`, while `Empty` and `Timeout` concern
+/// them all (`topic` is `None`). `E` is [`TryRecvError`], [`RecvError`] or
+/// [`RecvTimeoutError`], as for a plain subscriber.
+///
+/// ```
+/// use seqcast::error::{TopicError, TryRecvError};
+///
+/// let bus = seqcast::Bus::builder().capacity(2).build();
+/// let mut all = bus.subscribe_pattern::<u32>("jobs.*").unwrap();
+/// let tx = bus.publisher::<u32>("jobs.a").unwrap();
+/// for i in 0..5 {
+///     tx.send(i).unwrap();
+/// }
+/// let e = all.try_recv().unwrap_err();
+/// assert_eq!(e.error, TryRecvError::Lagged(3));
+/// assert_eq!(e.topic.unwrap().as_str(), "jobs.a");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicError<E> {
+    /// The topic it happened on; `None` for `Empty` and `Timeout`.
+    pub topic: Option<crate::bus::Topic>,
+    /// What happened.
+    pub error: E,
+}
+
+impl<E> TopicError<E> {
+    pub(crate) fn on(topic: crate::bus::Topic, error: E) -> Self {
+        TopicError {
+            topic: Some(topic),
+            error,
+        }
+    }
+
+    pub(crate) fn all(error: E) -> Self {
+        TopicError { topic: None, error }
+    }
+
+    pub(crate) fn map<F>(self, f: impl FnOnce(E) -> F) -> TopicError<F> {
+        TopicError {
+            topic: self.topic,
+            error: f(self.error),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TopicError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.topic {
+            Some(topic) => write!(f, "topic {topic:?}: {}", self.error),
+            None => self.error.fmt(f),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TopicError<E> {}
 
 fn lagged(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
     write!(
@@ -86,6 +219,8 @@ const CLOSED: &str = "topic closed (its last publisher was dropped, or it was re
      bus) and every message still readable has been read";
 const DETACHED: &str = "subscriber detached: it lagged under LagPolicy::Disconnect, or was \
      evicted for stalling its publisher (OnEvict::Detach)";
+const DIED: &str = "the shared-memory publisher died (its process is gone or its heartbeat \
+     stopped) without closing the topic";
 
 impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,17 +229,14 @@ impl fmt::Display for TryRecvError {
             TryRecvError::Lagged(n) => lagged(f, *n),
             TryRecvError::Closed => f.write_str(CLOSED),
             TryRecvError::Detached => f.write_str(DETACHED),
+            TryRecvError::PublisherDied => f.write_str(DIED),
         }
     }
 }
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RecvError::Lagged(n) => lagged(f, *n),
-            RecvError::Closed => f.write_str(CLOSED),
-            RecvError::Detached => f.write_str(DETACHED),
-        }
+        TryRecvError::from(*self).fmt(f)
     }
 }
 
@@ -115,6 +247,7 @@ impl fmt::Display for RecvTimeoutError {
             RecvTimeoutError::Lagged(n) => lagged(f, *n),
             RecvTimeoutError::Closed => f.write_str(CLOSED),
             RecvTimeoutError::Detached => f.write_str(DETACHED),
+            RecvTimeoutError::PublisherDied => f.write_str(DIED),
         }
     }
 }
@@ -378,123 +511,13 @@ impl std::error::Error for BusError {
     }
 }
 
-/// Why [`PatternSubscriber::try_recv`](crate::bus::PatternSubscriber::try_recv) returned no
-/// message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatternTryRecvError {
-    /// No matching topic has a new message.
-    Empty,
-    /// The publisher of `topic` lapped this subscriber, which skipped `missed` unread
-    /// messages (see [`TryRecvError::Lagged`]), or the bus removed and forgot `topic` before this
-    /// subscriber found it (then `missed` is every message it had; see
-    /// [`PatternSubscriber`](crate::bus::PatternSubscriber)). Other topics are unaffected.
-    Lagged {
-        /// The topic that lapped this subscriber.
-        topic: crate::bus::Topic,
-        /// How many of its messages were lost.
-        missed: u64,
-    },
-    /// `topic` was removed from the bus and everything it still held has been read. Reported
-    /// once; the subscription goes on with the other topics (and with a topic of the same
-    /// name, should one be created again).
-    Closed {
-        /// The removed topic.
-        topic: crate::bus::Topic,
-    },
-}
-
-/// Why [`PatternSubscriber::recv`](crate::bus::PatternSubscriber::recv) returned no message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatternRecvError {
-    /// `topic` lapped this subscriber (see [`PatternTryRecvError::Lagged`]).
-    Lagged {
-        /// The topic that lapped this subscriber.
-        topic: crate::bus::Topic,
-        /// How many of its messages were lost.
-        missed: u64,
-    },
-    /// `topic` was removed and drained (see [`PatternTryRecvError::Closed`]).
-    Closed {
-        /// The removed topic.
-        topic: crate::bus::Topic,
-    },
-}
-
-/// Why [`PatternSubscriber::recv_timeout`](crate::bus::PatternSubscriber::recv_timeout)
-/// returned no message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatternRecvTimeoutError {
-    /// Nothing arrived in time.
-    Timeout,
-    /// `topic` lapped this subscriber (see [`PatternTryRecvError::Lagged`]).
-    Lagged {
-        /// The topic that lapped this subscriber.
-        topic: crate::bus::Topic,
-        /// How many of its messages were lost.
-        missed: u64,
-    },
-    /// `topic` was removed and drained (see [`PatternTryRecvError::Closed`]).
-    Closed {
-        /// The removed topic.
-        topic: crate::bus::Topic,
-    },
-}
-
-fn topic_lagged(f: &mut fmt::Formatter<'_>, topic: &crate::bus::Topic, n: u64) -> fmt::Result {
-    write!(
-        f,
-        "subscriber lagged on topic {topic:?}: skipped {n} unread messages (overwritten, or \
-         jumped over)"
-    )
-}
-
-fn topic_closed(f: &mut fmt::Formatter<'_>, topic: &crate::bus::Topic) -> fmt::Result {
-    write!(
-        f,
-        "topic {topic:?} was removed from its bus and all its messages have been read"
-    )
-}
-
-impl fmt::Display for PatternTryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PatternTryRecvError::Empty => f.write_str("no new message on any matching topic"),
-            PatternTryRecvError::Lagged { topic, missed } => topic_lagged(f, topic, *missed),
-            PatternTryRecvError::Closed { topic } => topic_closed(f, topic),
-        }
-    }
-}
-
-impl fmt::Display for PatternRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PatternRecvError::Lagged { topic, missed } => topic_lagged(f, topic, *missed),
-            PatternRecvError::Closed { topic } => topic_closed(f, topic),
-        }
-    }
-}
-
-impl fmt::Display for PatternRecvTimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PatternRecvTimeoutError::Timeout => f.write_str("timed out waiting for a message"),
-            PatternRecvTimeoutError::Lagged { topic, missed } => topic_lagged(f, topic, *missed),
-            PatternRecvTimeoutError::Closed { topic } => topic_closed(f, topic),
-        }
-    }
-}
-
-impl std::error::Error for PatternTryRecvError {}
-impl std::error::Error for PatternRecvError {}
-impl std::error::Error for PatternRecvTimeoutError {}
-
 #[cfg(all(feature = "shm", not(seqcast_loom)))]
-pub use shm_errors::{PayloadType, ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
+pub use shm_errors::{PayloadType, ShmError};
 
 /// Errors of shared-memory topics ([`crate::shm`]).
 #[cfg(all(feature = "shm", not(seqcast_loom)))]
 mod shm_errors {
-    use super::{lagged, CapacityError, CLOSED};
+    use super::CapacityError;
     use core::fmt;
     use std::path::PathBuf;
 
@@ -697,85 +720,4 @@ mod shm_errors {
             )
         }
     }
-
-    const DIED: &str = "the shared-memory publisher died (its process is gone or its \
-                        heartbeat stopped) without closing the topic";
-
-    /// Why [`ShmSubscriber::try_recv`](crate::shm::ShmSubscriber::try_recv) returned no
-    /// message: [`TryRecvError`](super::TryRecvError)'s cases, and `PublisherDied`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ShmTryRecvError {
-        /// No new message yet.
-        Empty,
-        /// The publisher overwrote this many unread messages (as
-        /// [`TryRecvError::Lagged`](super::TryRecvError::Lagged)).
-        Lagged(u64),
-        /// The publisher closed the topic (dropped its handle) and everything has been read.
-        Closed,
-        /// The publisher's process died (or stopped its heartbeat) without closing the topic,
-        /// and everything it completed has been read. Distinct from `Closed`: the stream
-        /// ended abnormally, possibly in the middle of a message that is never delivered.
-        PublisherDied,
-    }
-
-    /// Why [`ShmSubscriber::recv`](crate::shm::ShmSubscriber::recv) returned no message.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ShmRecvError {
-        /// The publisher overwrote this many unread messages.
-        Lagged(u64),
-        /// The publisher closed the topic and everything has been read.
-        Closed,
-        /// The publisher died without closing the topic (see [`ShmTryRecvError`]).
-        PublisherDied,
-    }
-
-    /// Why [`ShmSubscriber::recv_timeout`](crate::shm::ShmSubscriber::recv_timeout) returned
-    /// no message.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ShmRecvTimeoutError {
-        /// Nothing arrived in time.
-        Timeout,
-        /// The publisher overwrote this many unread messages.
-        Lagged(u64),
-        /// The publisher closed the topic and everything has been read.
-        Closed,
-        /// The publisher died without closing the topic (see [`ShmTryRecvError`]).
-        PublisherDied,
-    }
-
-    impl fmt::Display for ShmTryRecvError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                ShmTryRecvError::Empty => f.write_str("no new message"),
-                ShmTryRecvError::Lagged(n) => lagged(f, *n),
-                ShmTryRecvError::Closed => f.write_str(CLOSED),
-                ShmTryRecvError::PublisherDied => f.write_str(DIED),
-            }
-        }
-    }
-
-    impl fmt::Display for ShmRecvError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                ShmRecvError::Lagged(n) => lagged(f, *n),
-                ShmRecvError::Closed => f.write_str(CLOSED),
-                ShmRecvError::PublisherDied => f.write_str(DIED),
-            }
-        }
-    }
-
-    impl fmt::Display for ShmRecvTimeoutError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                ShmRecvTimeoutError::Timeout => f.write_str("timed out waiting for a message"),
-                ShmRecvTimeoutError::Lagged(n) => lagged(f, *n),
-                ShmRecvTimeoutError::Closed => f.write_str(CLOSED),
-                ShmRecvTimeoutError::PublisherDied => f.write_str(DIED),
-            }
-        }
-    }
-
-    impl std::error::Error for ShmTryRecvError {}
-    impl std::error::Error for ShmRecvError {}
-    impl std::error::Error for ShmRecvTimeoutError {}
 }

@@ -2,8 +2,7 @@
 
 use seqcast::bus::{validate_topic, Pattern};
 use seqcast::error::{
-    BusError, CapacityError, NameKind, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError,
-    TrySendError,
+    BusError, CapacityError, NameKind, RecvTimeoutError, TopicError, TryRecvError, TrySendError,
 };
 use seqcast::{Bus, LagPolicy, PatternSubscriber, Topic};
 use std::time::Duration;
@@ -632,11 +631,14 @@ fn remove_then_recreate_gives_a_fresh_topic() {
 
 fn drain<T: Copy + Send + 'static>(
     sub: &mut PatternSubscriber<T>,
-) -> Vec<Result<(String, T), PatternTryRecvError>> {
+) -> Vec<Result<(String, T), TopicError<TryRecvError>>> {
     let mut out = Vec::new();
     loop {
         match sub.try_recv() {
-            Err(PatternTryRecvError::Empty) => return out,
+            Err(TopicError {
+                topic: None,
+                error: TryRecvError::Empty,
+            }) => return out,
             other => out.push(other.map(|(t, v)| (t.to_string(), v))),
         }
     }
@@ -717,9 +719,9 @@ fn pattern_reports_lag_per_topic() {
     assert_eq!(
         got,
         vec![
-            Err(PatternTryRecvError::Lagged {
-                topic: Topic::clone(&bus.topics()[0].name),
-                missed: 6
+            Err(TopicError {
+                topic: Some(Topic::clone(&bus.topics()[0].name)),
+                error: TryRecvError::Lagged(6)
             }),
             Ok(("m.quiet".into(), 7)),
             Ok(("m.busy".into(), 6)),
@@ -763,10 +765,16 @@ fn skip_to_newest_through_the_bus_and_a_pattern() {
     assert_eq!(rx.try_recv(), Ok(5));
     assert!(matches!(
         sub.try_recv(),
-        Err(PatternTryRecvError::Lagged { ref topic, missed: 5 }) if topic == "y.a"
+        Err(TopicError { topic: Some(ref topic), error: TryRecvError::Lagged(5) }) if topic == "y.a"
     ));
     assert_eq!(sub.try_recv().unwrap().1, 5);
-    assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
+    assert_eq!(
+        sub.try_recv(),
+        Err(TopicError {
+            topic: None,
+            error: TryRecvError::Empty
+        })
+    );
     assert_eq!(sub.topics().len(), 1, "the topic stays joined");
 }
 
@@ -786,15 +794,27 @@ fn pattern_disconnect_policy_drops_only_the_lagging_topic() {
     slow.send(1).unwrap();
     assert!(matches!(
         sub.try_recv(),
-        Err(PatternTryRecvError::Lagged { ref topic, missed: 3 }) if topic == "x.fast"
+        Err(TopicError { topic: Some(ref topic), error: TryRecvError::Lagged(3) }) if topic == "x.fast"
     ));
     assert_eq!(sub.try_recv().unwrap().1, 1);
-    assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
+    assert_eq!(
+        sub.try_recv(),
+        Err(TopicError {
+            topic: None,
+            error: TryRecvError::Empty
+        })
+    );
     assert_eq!(sub.topics().len(), 1, "x.fast was dropped");
     fast.send(9).unwrap();
     slow.send(2).unwrap();
     assert_eq!(sub.try_recv().unwrap().1, 2);
-    assert_eq!(sub.try_recv(), Err(PatternTryRecvError::Empty));
+    assert_eq!(
+        sub.try_recv(),
+        Err(TopicError {
+            topic: None,
+            error: TryRecvError::Empty
+        })
+    );
 }
 
 #[test]
@@ -807,7 +827,9 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
     let got = drain(&mut sub);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0], Ok(("job.a".into(), 1)));
-    assert!(matches!(&got[1], Err(PatternTryRecvError::Closed { topic }) if topic == "job.a"));
+    assert!(
+        matches!(&got[1], Err(TopicError { topic: Some(topic), error: TryRecvError::Closed }) if topic == "job.a")
+    );
     assert!(sub.topics().is_empty());
 
     let tx = bus.publisher::<u32>("job.a").unwrap();
@@ -817,11 +839,17 @@ fn pattern_reports_removal_once_and_picks_up_a_recreated_topic() {
 }
 
 /// One `drain` result as text: `"topic value"`, `"topic lagged n"` or `"topic closed"`.
-fn describe<T: std::fmt::Display>(r: Result<(String, T), PatternTryRecvError>) -> String {
+fn describe<T: std::fmt::Display>(r: Result<(String, T), TopicError<TryRecvError>>) -> String {
     match r {
         Ok((t, v)) => format!("{t} {v}"),
-        Err(PatternTryRecvError::Lagged { topic, missed }) => format!("{topic} lagged {missed}"),
-        Err(PatternTryRecvError::Closed { topic }) => format!("{topic} closed"),
+        Err(TopicError {
+            topic: Some(topic),
+            error: TryRecvError::Lagged(missed),
+        }) => format!("{topic} lagged {missed}"),
+        Err(TopicError {
+            topic: Some(topic),
+            error: TryRecvError::Closed,
+        }) => format!("{topic} closed"),
         Err(e) => panic!("{e:?}"),
     }
 }
@@ -882,14 +910,23 @@ fn pattern_reads_topics_created_and_removed_before_it_looked() {
         .filter_map(|r| r.as_ref().ok())
         .map(|r| r.1)
         .collect();
-    let closed = got
-        .iter()
-        .filter(|r| matches!(r, Err(PatternTryRecvError::Closed { .. })));
+    let closed = got.iter().filter(|r| {
+        matches!(
+            r,
+            Err(TopicError {
+                error: TryRecvError::Closed,
+                ..
+            })
+        )
+    });
     assert_eq!(closed.count(), 40);
     let lost: Vec<String> = got
         .iter()
         .filter_map(|r| match r {
-            Err(PatternTryRecvError::Lagged { topic, missed: 2 }) => Some(topic.to_string()),
+            Err(TopicError {
+                topic: Some(topic),
+                error: TryRecvError::Lagged(2),
+            }) => Some(topic.to_string()),
             _ => None,
         })
         .collect();
@@ -993,7 +1030,10 @@ fn pattern_recv_and_recv_timeout() {
     let mut sub = bus.subscribe_pattern::<u64>("tick.>").unwrap();
     assert_eq!(
         sub.recv_timeout(Duration::from_millis(5)),
-        Err(PatternRecvTimeoutError::Timeout)
+        Err(TopicError {
+            topic: None,
+            error: RecvTimeoutError::Timeout
+        })
     );
     let publisher = bus.clone();
     let handle = std::thread::spawn(move || {
@@ -1039,7 +1079,10 @@ fn pattern_recv_wakes_from_its_sleeping_backoff() {
     assert_eq!(got, want);
     assert_eq!(
         sub.recv_timeout(Duration::from_millis(30)),
-        Err(PatternRecvTimeoutError::Timeout)
+        Err(TopicError {
+            topic: None,
+            error: RecvTimeoutError::Timeout
+        })
     );
 }
 

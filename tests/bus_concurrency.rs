@@ -7,7 +7,7 @@
 //!
 //! Sized to run in a few seconds in a debug build on 2 cores.
 
-use seqcast::error::{BusError, PatternRecvTimeoutError, RecvError};
+use seqcast::error::{BusError, RecvError, RecvTimeoutError, TopicError};
 use seqcast::{Bus, Subscriber};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,7 +52,7 @@ fn drain_to_close(what: &str, rx: &mut Subscriber<u64>) -> (u64, u64) {
             }
             Err(RecvError::Lagged(n)) => lagged += n,
             Err(RecvError::Closed) => break,
-            Err(RecvError::Detached) => unreachable!("Skip policy"),
+            Err(e) => unreachable!("Skip policy, in process: {e:?}"),
         }
     }
     let stats = rx.stats();
@@ -155,16 +155,22 @@ fn accounting_holds_while_the_table_churns() {
                         e.0 += 1;
                         seen[round(&topic)].fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(PatternRecvTimeoutError::Lagged { topic, missed }) => {
+                    Err(TopicError {
+                        topic: Some(topic),
+                        error: RecvTimeoutError::Lagged(missed),
+                    }) => {
                         per_topic.entry(topic.to_string()).or_default().1 += missed;
                         seen[round(&topic)].fetch_add(missed, Ordering::Relaxed);
                     }
-                    Err(PatternRecvTimeoutError::Closed { topic }) => {
+                    Err(TopicError {
+                        topic: Some(topic),
+                        error: RecvTimeoutError::Closed,
+                    }) => {
                         let (d, l, _) = per_topic.remove(topic.as_str()).unwrap_or_default();
                         report.send((topic.to_string(), d, l)).unwrap();
                         closed += 1;
                     }
-                    Err(PatternRecvTimeoutError::Timeout) => panic!("pattern subscriber stuck"),
+                    Err(e) => panic!("pattern subscriber stuck, or {e}"),
                 }
             }
             pattern.stats()

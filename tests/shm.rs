@@ -13,7 +13,7 @@
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 
-use seqcast::error::{ShmError, ShmRecvTimeoutError, ShmTryRecvError, TryRecvError};
+use seqcast::error::{RecvTimeoutError, ShmError, TryRecvError};
 use seqcast::shm::{self, ShmPublisher, ShmSubscriber, HEADER_BYTES};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::FileExt;
@@ -131,12 +131,12 @@ fn child_subscriber() {
                 next += 1;
                 delivered += 1;
             }
-            Err(ShmRecvTimeoutError::Lagged(n)) => {
+            Err(RecvTimeoutError::Lagged(n)) => {
                 assert!(n > 0);
                 lagged += n;
                 next += n;
             }
-            Err(ShmRecvTimeoutError::Closed) => break,
+            Err(RecvTimeoutError::Closed) => break,
             Err(e) => panic!("child subscriber: {e}"),
         }
     }
@@ -218,7 +218,7 @@ fn killed_publisher_is_reported_dead() {
     // Idle but alive (its heartbeat thread runs): a timeout, not a death.
     assert_eq!(
         rx.recv_timeout(Duration::from_millis(2500)),
-        Err(ShmRecvTimeoutError::Timeout)
+        Err(RecvTimeoutError::Timeout)
     );
     // Simulate a crash in the middle of message 10: its slot's stamp says "being written"
     // (2s + 1), as the publisher leaves it between its odd and even stamp stores.
@@ -226,15 +226,15 @@ fn killed_publisher_is_reported_dead() {
     let stamp_at = info.slots_offset + 10 * info.slot_size;
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.write_all_at(&21u64.to_ne_bytes(), stamp_at).unwrap();
-    assert_eq!(rx.try_recv(), Err(ShmTryRecvError::Empty));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 
     child.child.kill().unwrap(); // SIGKILL: no destructor runs, the file stays
     child.child.wait().unwrap();
     assert_eq!(
         rx.recv_timeout(GENEROUS),
-        Err(ShmRecvTimeoutError::PublisherDied)
+        Err(RecvTimeoutError::PublisherDied)
     );
-    assert_eq!(rx.try_recv(), Err(ShmTryRecvError::PublisherDied));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::PublisherDied));
     assert!(!rx.is_closed());
     // The dead publisher's file can be replaced by a new publisher.
     let mut tx = ShmPublisher::<Msg>::create_at(&path, 8, TYPE).unwrap();
@@ -254,7 +254,7 @@ fn clean_close_drains_then_closed_on_a_read_only_file() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
     let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
-    assert_eq!(rx.try_recv(), Err(ShmTryRecvError::Empty));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     for s in 0..5 {
         tx.send(msg(s));
     }
@@ -264,8 +264,8 @@ fn clean_close_drains_then_closed_on_a_read_only_file() {
     for s in 0..5 {
         assert_eq!(check(&rx.try_recv().unwrap()), s);
     }
-    assert_eq!(rx.try_recv(), Err(ShmTryRecvError::Closed));
-    assert_eq!(rx.recv(), Err(seqcast::error::ShmRecvError::Closed));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(rx.recv(), Err(seqcast::error::RecvError::Closed));
     assert_eq!(rx.stats().received, 5);
 }
 
@@ -315,8 +315,8 @@ fn lag_rule_matches_the_in_process_ring() {
                 });
                 b.push(match srx.try_recv() {
                     Ok(v) => Got::Msg(v),
-                    Err(ShmTryRecvError::Lagged(n)) => Got::Lagged(n),
-                    Err(ShmTryRecvError::Empty) => Got::Empty,
+                    Err(TryRecvError::Lagged(n)) => Got::Lagged(n),
+                    Err(TryRecvError::Empty) => Got::Empty,
                     Err(e) => panic!("{e}"),
                 });
             }
@@ -332,8 +332,8 @@ fn lag_rule_matches_the_in_process_ring() {
             };
             let y = match srx.try_recv() {
                 Ok(v) => Got::Msg(v),
-                Err(ShmTryRecvError::Lagged(n)) => Got::Lagged(n),
-                Err(ShmTryRecvError::Closed) => Got::Closed,
+                Err(TryRecvError::Lagged(n)) => Got::Lagged(n),
+                Err(TryRecvError::Closed) => Got::Closed,
                 Err(e) => panic!("{e}"),
             };
             let done = x == Got::Closed;
@@ -599,7 +599,7 @@ fn drain_to(rx: &mut ShmSubscriber<u64>, first: u64, end: u64, quiet: Duration) 
                 next += 1;
                 delivered += 1;
             }
-            Err(ShmRecvTimeoutError::Lagged(n)) => {
+            Err(RecvTimeoutError::Lagged(n)) => {
                 assert!(
                     n > 0 && next + n <= end,
                     "implausible Lagged({n}) at {next}"
@@ -647,11 +647,11 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
                     assert_eq!(v, [7; 32]);
                     delivered += 1;
                 }
-                Err(ShmTryRecvError::Lagged(n)) => {
+                Err(TryRecvError::Lagged(n)) => {
                     assert_eq!(n, 1, "one message published, one lost");
                     lags += 1;
                 }
-                Err(ShmTryRecvError::Empty) => {}
+                Err(TryRecvError::Empty) => {}
                 Err(e) => panic!("{e}"),
             }
         }
@@ -677,7 +677,7 @@ fn stamp_set_to_max_does_not_wedge_the_subscriber() {
     poke.stamp(&info, 0).store(u64::MAX, Ordering::Relaxed);
     within("receive past a u64::MAX stamp", 60, move || {
         match rx.try_recv() {
-            Err(ShmTryRecvError::Lagged(1)) => {}
+            Err(TryRecvError::Lagged(1)) => {}
             other => panic!("expected Lagged(1) for the destroyed message, got {other:?}"),
         }
         for s in 1..1000 {
@@ -711,11 +711,7 @@ fn garbage_stamps_past_the_head_wait_for_the_publisher() {
             }
             poke.stamp(&info, 3).store(garbage, Ordering::Relaxed);
             for _ in 0..100 {
-                assert_eq!(
-                    rx.try_recv(),
-                    Err(ShmTryRecvError::Empty),
-                    "stamp {garbage}"
-                );
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "stamp {garbage}");
             }
             rx.rewind();
         }
@@ -747,10 +743,10 @@ fn stamp_reset_below_the_head_is_skipped_not_waited_for() {
         for s in 0..3 {
             assert_eq!(rx.recv_timeout(quiet), Ok(s));
         }
-        assert_eq!(rx.recv_timeout(quiet), Err(ShmRecvTimeoutError::Lagged(1)));
+        assert_eq!(rx.recv_timeout(quiet), Err(RecvTimeoutError::Lagged(1)));
         assert_eq!(rx.recv_timeout(quiet), Ok(4));
         assert_eq!(rx.recv_timeout(quiet), Ok(5));
-        assert_eq!(rx.recv_timeout(quiet), Err(ShmRecvTimeoutError::Lagged(1)));
+        assert_eq!(rx.recv_timeout(quiet), Err(RecvTimeoutError::Lagged(1)));
         for s in 7..10 {
             assert_eq!(rx.recv_timeout(quiet), Ok(s));
         }
@@ -850,7 +846,7 @@ fn huge_lag_reports_saturate_the_counters() {
         for _ in 0..8 {
             rx.rewind();
             match rx.try_recv() {
-                Err(ShmTryRecvError::Lagged(n)) => assert!(n > 0 && n <= head, "{n}"),
+                Err(TryRecvError::Lagged(n)) => assert!(n > 0 && n <= head, "{n}"),
                 other => panic!("{other:?}"),
             }
         }

@@ -119,6 +119,7 @@ fn consume(
                 seen.detached = true;
                 break;
             }
+            Err(e) => panic!("an in-process subscriber reported {e:?}"),
         }
         assert_eq!(
             rx.position(),

@@ -280,7 +280,7 @@ impl<M: Copy + Send + 'static> Rx<M> for seqcast::Subscriber<M> {
             }
             Err(E::Empty) => Poll::Empty,
             Err(E::Lagged(n)) => Poll::Lagged(n),
-            Err(E::Closed | E::Detached) => Poll::Closed,
+            Err(_) => Poll::Closed,
         }
     }
 }

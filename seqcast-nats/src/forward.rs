@@ -21,7 +21,7 @@ use crate::{Codec, Error, ForwardStats, Mapping};
 use async_nats::{HeaderMap, Subject};
 use bytes::Bytes;
 use core::fmt;
-use seqcast::error::PatternTryRecvError;
+use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{PatternSubscriber, Topic};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -156,17 +156,24 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Forwarder<T, C> {
                             }
                         }
                     }
-                    Err(PatternTryRecvError::Lagged { topic, missed }) => {
+                    Err(TopicError {
+                        topic: Some(topic),
+                        error: TryRecvError::Lagged(missed),
+                    }) => {
                         self.route(&topic).next_seq += missed;
                         bump(&self.counters.lagged, missed);
                         bump(&self.counters.lag_events, 1);
                     }
-                    Err(PatternTryRecvError::Closed { .. }) => {
+                    Err(TopicError {
+                        error: TryRecvError::Closed,
+                        ..
+                    }) => {
                         // Keep the route: a topic re-created under the same name continues
                         // the same stream of sequence numbers.
                         bump(&self.counters.closed_topics, 1);
                     }
-                    Err(PatternTryRecvError::Empty) => {
+                    // Empty (a pattern subscriber reports nothing else).
+                    Err(_) => {
                         idle = idle.saturating_add(1);
                         self.snooze(idle);
                     }

@@ -10,7 +10,7 @@
 mod server;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use seqcast::error::PatternTryRecvError;
+use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{Bus, PatternSubscriber};
 use seqcast_nats::{Bridge, Error, Mapping, RawCodec, HEADER};
 use server::NatsServer;
@@ -61,8 +61,11 @@ impl Received {
                         .or_default()
                         .push(r.index);
                 }
-                Err(PatternTryRecvError::Lagged { missed, .. }) => self.lagged += missed,
-                Err(PatternTryRecvError::Empty) => return,
+                Err(TopicError {
+                    error: TryRecvError::Lagged(missed),
+                    ..
+                }) => self.lagged += missed,
+                Err(e) if e.error == TryRecvError::Empty => return,
                 Err(e) => panic!("unexpected {e:?}"),
             }
         }

@@ -8,7 +8,7 @@
 //!
 //! Small on purpose: one extra thread, capacity 2, one message.
 
-use crate::error::{PatternTryRecvError, TryRecvError};
+use crate::error::TryRecvError;
 use crate::Bus;
 use loom::thread;
 
@@ -23,20 +23,20 @@ fn pattern_subscriber_finds_a_topic_created_concurrently() {
         let creator = {
             let bus = bus.clone();
             thread::spawn(move || {
-                bus.publisher::<u64>("t.a").unwrap().send(7);
+                bus.publisher::<u64>("t.a").unwrap().send(7).unwrap();
             })
         };
         let mut got = Vec::new();
         match sub.try_recv() {
             Ok((_, v)) => got.push(v),
-            Err(PatternTryRecvError::Empty) => {}
+            Err(e) if e.error == TryRecvError::Empty => {}
             Err(e) => panic!("{e:?}"),
         }
         creator.join().unwrap();
         loop {
             match sub.try_recv() {
                 Ok((_, v)) => got.push(v),
-                Err(PatternTryRecvError::Empty) => break,
+                Err(e) if e.error == TryRecvError::Empty => break,
                 Err(e) => panic!("{e:?}"),
             }
         }

@@ -32,7 +32,8 @@
 
 use super::table::{Forgotten, Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
-use crate::error::{PatternRecvError, PatternRecvTimeoutError, PatternTryRecvError, TryRecvError};
+use crate::cursor::poll;
+use crate::error::{RecvError, RecvTimeoutError, TopicError, TryRecvError};
 use crate::sync::{Arc, Backoff};
 use crate::{LagPolicy, Subscriber, SubscriberStats};
 use core::fmt;
@@ -96,8 +97,8 @@ impl<T: Copy + Send + 'static> Feed<T> {
 /// Each message comes with the [`Topic`] it was published on. Messages of one topic arrive
 /// in order; topics are polled round robin. A topic re-created under a removed name is read
 /// after the removed one has been drained and reported `Closed`. Lag is reported per topic
-/// ([`PatternTryRecvError::Lagged`]), as is the removal of a topic
-/// ([`PatternTryRecvError::Closed`]); neither ends the subscription.
+/// (`Lagged(n)` in a [`TopicError`] naming the topic), as is the removal of a topic
+/// (`Closed`); neither ends the subscription.
 ///
 /// Matching topics whose payload type is not `T` are skipped; see
 /// [`skipped_topics`](Self::skipped_topics). A topic created and removed between two receive
@@ -106,21 +107,22 @@ impl<T: Copy + Send + 'static> Feed<T> {
 ///
 /// # Examples
 /// ```
-/// use seqcast::error::PatternTryRecvError;
+/// use seqcast::error::{TopicError, TryRecvError};
 ///
 /// let bus = seqcast::Bus::new();
 /// let mut users = bus.subscribe_pattern::<u32>("user.*").unwrap();
 ///
 /// // Topics created after the subscription are picked up, from their first message.
-/// bus.publisher::<u32>("user.created").unwrap().send(1);
-/// bus.publisher::<u32>("user.deleted").unwrap().send(2);
-/// bus.publisher::<u32>("order.created").unwrap().send(3); // does not match
+/// bus.publisher::<u32>("user.created").unwrap().send(1).unwrap();
+/// bus.publisher::<u32>("user.deleted").unwrap().send(2).unwrap();
+/// bus.publisher::<u32>("order.created").unwrap().send(3).unwrap(); // does not match
 ///
 /// let (topic, id) = users.try_recv().unwrap();
 /// assert_eq!((topic.as_str(), id), ("user.created", 1));
 /// let (topic, id) = users.try_recv().unwrap();
 /// assert_eq!((topic.as_str(), id), ("user.deleted", 2));
-/// assert_eq!(users.try_recv(), Err(PatternTryRecvError::Empty));
+/// let nothing = users.try_recv().unwrap_err();
+/// assert_eq!(nothing, TopicError { topic: None, error: TryRecvError::Empty });
 /// ```
 pub struct PatternSubscriber<T: Copy> {
     bus: Arc<Inner>,
@@ -256,13 +258,13 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     ///
     /// Costs one atomic load (the table generation) plus one `try_recv` per joined topic
     /// polled; writes nothing shared.
-    pub fn try_recv(&mut self) -> Result<(Topic, T), PatternTryRecvError> {
+    pub fn try_recv(&mut self) -> Result<(Topic, T), TopicError<TryRecvError>> {
         self.refresh();
         let policy = self.policy;
         'scan: loop {
             let n = self.sources.len();
             if n == 0 {
-                return Err(PatternTryRecvError::Empty);
+                return Err(TopicError::all(TryRecvError::Empty));
             }
             let start = self.next % n;
             for k in 0..n {
@@ -278,23 +280,23 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
                         return Ok((source.topic.clone(), value));
                     }
                     Err(TryRecvError::Empty) => {}
-                    Err(TryRecvError::Lagged(missed)) => {
+                    Err(e @ TryRecvError::Lagged(_)) => {
                         self.next = i + 1;
-                        let topic = source.topic.clone();
-                        return Err(PatternTryRecvError::Lagged { topic, missed });
-                    }
-                    Err(TryRecvError::Closed) => {
-                        let topic = self.retire(i);
-                        return Err(PatternTryRecvError::Closed { topic });
+                        return Err(TopicError::on(source.topic.clone(), e));
                     }
                     Err(TryRecvError::Detached) => {
                         // Its lag was reported by the previous call: drop it silently.
                         self.retire(i);
                         continue 'scan;
                     }
+                    // Closed (in-process topics end no other way).
+                    Err(e) => {
+                        let topic = self.retire(i);
+                        return Err(TopicError::on(topic, e));
+                    }
                 }
             }
-            return Err(PatternTryRecvError::Empty);
+            return Err(TopicError::all(TryRecvError::Empty));
         }
     }
 
@@ -309,45 +311,29 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// until woken: it would have to register with every matching topic. Where that
     /// wake-up latency matters, subscribe to the topics themselves, or spin on
     /// [`try_recv`](Self::try_recv).
-    pub fn recv(&mut self) -> Result<(Topic, T), PatternRecvError> {
-        let mut backoff = idle_backoff();
-        loop {
-            match self.try_recv() {
-                Ok(item) => return Ok(item),
-                Err(PatternTryRecvError::Empty) => backoff.snooze(None),
-                Err(PatternTryRecvError::Lagged { topic, missed }) => {
-                    return Err(PatternRecvError::Lagged { topic, missed })
-                }
-                Err(PatternTryRecvError::Closed { topic }) => {
-                    return Err(PatternRecvError::Closed { topic })
-                }
-            }
-        }
+    pub fn recv(&mut self) -> Result<(Topic, T), TopicError<RecvError>> {
+        let got = poll(None, idle_backoff(), || self.try_recv_nonempty());
+        got.expect("a wait without a deadline ends with an answer")
+            .map_err(|e| e.map(RecvError::from_try))
     }
 
     /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
     pub fn recv_timeout(
         &mut self,
         timeout: Duration,
-    ) -> Result<(Topic, T), PatternRecvTimeoutError> {
+    ) -> Result<(Topic, T), TopicError<RecvTimeoutError>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut backoff = idle_backoff();
-        loop {
-            match self.try_recv() {
-                Ok(item) => return Ok(item),
-                Err(PatternTryRecvError::Empty) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(PatternRecvTimeoutError::Timeout);
-                    }
-                    backoff.snooze(deadline);
-                }
-                Err(PatternTryRecvError::Lagged { topic, missed }) => {
-                    return Err(PatternRecvTimeoutError::Lagged { topic, missed })
-                }
-                Err(PatternTryRecvError::Closed { topic }) => {
-                    return Err(PatternRecvTimeoutError::Closed { topic })
-                }
-            }
+        match poll(deadline, idle_backoff(), || self.try_recv_nonempty()) {
+            None => Err(TopicError::all(RecvTimeoutError::Timeout)),
+            Some(got) => got.map_err(|e| e.map(RecvTimeoutError::from_try)),
+        }
+    }
+
+    /// `try_recv` for `poll`: `None` while every topic is empty.
+    fn try_recv_nonempty(&mut self) -> Option<Result<(Topic, T), TopicError<TryRecvError>>> {
+        match self.try_recv() {
+            Err(e) if e.error == TryRecvError::Empty => None,
+            other => Some(other),
         }
     }
 

@@ -262,25 +262,14 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Returns `Lagged(n)` when lapped, `Closed` once the topic is closed and drained, and
     /// `Detached` after a `Disconnect`-policy lag report.
     pub fn recv(&mut self) -> Result<T, RecvError> {
-        match self.wait_recv(None) {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(TryRecvError::Lagged(n))) => Err(RecvError::Lagged(n)),
-            Some(Err(TryRecvError::Detached)) => Err(RecvError::Detached),
-            Some(Err(_)) | None => Err(RecvError::Closed),
-        }
+        RecvError::after_wait(self.wait_recv(None))
     }
 
     /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         // A deadline too far to represent is no deadline.
         let deadline = Instant::now().checked_add(timeout);
-        match self.wait_recv(deadline) {
-            None => Err(RecvTimeoutError::Timeout),
-            Some(Ok(v)) => Ok(v),
-            Some(Err(TryRecvError::Lagged(n))) => Err(RecvTimeoutError::Lagged(n)),
-            Some(Err(TryRecvError::Detached)) => Err(RecvTimeoutError::Detached),
-            Some(Err(_)) => Err(RecvTimeoutError::Closed),
-        }
+        RecvTimeoutError::after_wait(self.wait_recv(deadline))
     }
 
     /// Sets how `recv` and `recv_timeout` wait. Default: [`WaitStrategy::Blocking`].

@@ -104,12 +104,7 @@ mod asynchronous {
                     Err(TryRecvError::Empty) => {}
                     other => {
                         self.stop_listening();
-                        return Poll::Ready(match other {
-                            Ok(v) => Ok(v),
-                            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                            Err(TryRecvError::Detached) => Err(RecvError::Detached),
-                            Err(_) => Err(RecvError::Closed),
-                        });
+                        return Poll::Ready(other.map_err(RecvError::from_try));
                     }
                 }
                 match self.listener_mut() {

@@ -106,7 +106,7 @@
 //! dead one. A subscriber that has seen only `Empty` for its `dead_after` window (default
 //! 1 s, [`ShmSubscriber::set_dead_after`]) with the heartbeat frozen throughout, or whose
 //! publisher pid no longer exists (`kill(pid, 0)` fails with `ESRCH`) at the end of that
-//! window, reports [`PublisherDied`](crate::error::ShmTryRecvError::PublisherDied): after
+//! window, reports [`PublisherDied`](crate::error::TryRecvError::PublisherDied): after
 //! delivering everything the publisher completed. A half-written slot (the publisher died
 //! between its odd and even stamp stores) reads as "not yet" and therefore ends the same way:
 //! never a hang, never a torn value. The heartbeat covers what the pid check cannot: a pid

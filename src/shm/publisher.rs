@@ -30,7 +30,7 @@ pub(crate) const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(50);
 /// # Examples
 /// ```
 /// # #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))] {
-/// use seqcast::error::ShmTryRecvError;
+/// use seqcast::error::TryRecvError;
 /// use seqcast::shm::{ShmPublisher, ShmSubscriber};
 ///
 /// let path = std::env::temp_dir().join(format!("seqcast-doc-{}", std::process::id()));
@@ -40,7 +40,7 @@ pub(crate) const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(50);
 /// tx.send([1, 2]);
 /// assert_eq!(rx.try_recv(), Ok([1, 2]));
 /// drop(tx);
-/// assert_eq!(rx.try_recv(), Err(ShmTryRecvError::Closed));
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 /// # }
 /// ```
 pub struct ShmPublisher<T: Plain> {

@@ -4,10 +4,11 @@ use super::header::{W_CLOSED, W_FINAL_HEAD, W_HEAD, W_HEARTBEAT};
 use super::plain::Plain;
 use super::region::Region;
 use super::{path_for, RingInfo};
-use crate::error::{ShmError, ShmRecvError, ShmRecvTimeoutError, ShmTryRecvError};
-use crate::ring::slot::{done, message_of, resync, Read};
+use crate::cursor::{answer, poll, Cursor, Lap, Source};
+use crate::error::{RecvError, RecvTimeoutError, ShmError, TryRecvError};
+use crate::ring::slot::{done, message_of, Read};
 use crate::sync::{fence, Backoff, Ordering};
-use crate::SubscriberStats;
+use crate::{LagPolicy, SubscriberStats};
 use core::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -28,15 +29,15 @@ const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(1);
 /// [`LagPolicy::Skip`](crate::LagPolicy::Skip): `Lagged(n)` with the exact number missed,
 /// then the oldest message still intact; `Closed` after a clean publisher drop and a drain.
 /// In addition it reports
-/// [`PublisherDied`](ShmTryRecvError::PublisherDied) when the publisher's process is gone
+/// [`PublisherDied`](TryRecvError::PublisherDied) when the publisher's process is gone
 /// (or its heartbeat stopped) without closing the topic ([module docs](crate::shm)).
 ///
 /// Receiving writes no shared memory (the mapping is not even writable).
 pub struct ShmSubscriber<T: Plain> {
     region: Region<T>,
-    /// Sequence number of the next message to read.
-    cursor: u64,
-    stats: SubscriberStats,
+    /// Position, counters and lap rule (the receive engine, `crate::cursor`).
+    cur: Cursor,
+    policy: LagPolicy,
     dead_after: Duration,
     idle: Idle,
 }
@@ -86,17 +87,16 @@ impl<T: Plain> ShmSubscriber<T> {
         let (file, meta) = super::file::open_regular(path)?;
         super::file::require_owner(path, &meta, uid)?;
         let region = Region::<T>::open(path, &file, type_name)?;
-        let mut rx = ShmSubscriber {
-            region,
-            cursor: 0,
-            stats: SubscriberStats::default(),
-            dead_after: DEFAULT_DEAD_AFTER,
-            idle: Idle::default(),
-        };
-        rx.cursor = rx.published().ok_or(ShmError::Corrupt(
+        let start = region.published().ok_or(ShmError::Corrupt(
             "the head (messages published) is past what the slots hold",
         ))?;
-        Ok(rx)
+        Ok(ShmSubscriber {
+            region,
+            cur: Cursor::new(start, Lap::Skip),
+            policy: LagPolicy::Skip,
+            dead_after: DEFAULT_DEAD_AFTER,
+            idle: Idle::default(),
+        })
     }
 
     /// Takes the next message if there is one; never blocks.
@@ -104,94 +104,32 @@ impl<T: Plain> ShmSubscriber<T> {
     /// * `Ok(v)`: the next message, whole.
     /// * `Err(Empty)`: nothing new yet.
     /// * `Err(Lagged(n))`: the publisher overwrote `n` unread messages; the next call goes on
-    ///   from the oldest message still held (the in-process lag rule). Also how a message
-    ///   whose slot was corrupted (a stamp no publisher writes) is accounted for: skipped.
+    ///   as the [lag policy](Self::set_lag_policy) says (by default from the oldest message
+    ///   still held). Also how a message whose slot was corrupted (a stamp no publisher
+    ///   writes) is accounted for: skipped.
     /// * `Err(Closed)`: the publisher closed the topic and everything has been read.
+    /// * `Err(Detached)`: detached after a lag report under `LagPolicy::Disconnect`.
     /// * `Err(PublisherDied)`: the publisher vanished without closing, and everything it
     ///   completed has been read (checked only after `dead_after` of `Empty`).
     ///
     /// Wait-free; writes nothing shared.
     #[inline]
-    pub fn try_recv(&mut self) -> Result<T, ShmTryRecvError> {
-        let seq = self.cursor;
-        match self.region.slot(seq).read_read_only(seq) {
-            Read::Ready(v) => Ok(self.deliver(v)),
-            Read::NotYet => self.not_yet(),
-            Read::Overwritten(stamp) => self.lapped(stamp, false),
-        }
-    }
-
-    #[inline]
-    fn deliver(&mut self, v: T) -> T {
-        self.cursor += 1;
-        self.stats.received += 1;
-        if self.idle.polls != 0 {
-            self.idle = Idle::default();
-        }
-        v
-    }
-
-    /// The head, if the slots agree with it: `None` for a head no publisher wrote (past what
-    /// the slots hold, or beyond `MAX_SEQ`). The publisher stores the head with Release after
-    /// the final stamp of every message below it, and stamps of a slot only grow, so for an
-    /// honest head `h > 0` slot `h - 1` holds message `h - 1` or a later one.
-    fn published(&self) -> Option<u64> {
-        // Relaxed: made Acquire by the fence below (the mapping is read-only).
-        let head = self.region.header().word(W_HEAD).load(Ordering::Relaxed);
-        // Acquire fence: pairs with the publisher's Release store of `head`.
-        fence(Ordering::Acquire);
-        if head > MAX_SEQ {
-            return None;
-        }
-        if head == 0 {
-            return Some(0);
-        }
-        // Relaxed: ordered after the head load by the fence above.
-        let stamp = self.region.slot(head - 1).stamp_relaxed();
-        (stamp >= done(head - 1)).then_some(head)
-    }
-
-    /// Our slot does not hold our message yet: closed, dead, or just empty.
-    #[cold]
-    fn not_yet(&mut self) -> Result<T, ShmTryRecvError> {
-        // Relaxed, then an Acquire fence: pairs with the publisher's Release store of
-        // `closed`, so `final_head` and every completed stamp are visible below.
-        let closed = self.region.header().word(W_CLOSED).load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        if closed != 0 {
-            return self.drain_closed();
-        }
-        self.idle()
-    }
-
-    /// The topic is closed: deliver what is left below `final_head`, then `Closed`.
-    fn drain_closed(&mut self) -> Result<T, ShmTryRecvError> {
-        // Relaxed: ordered after the `closed` load by the caller's fence.
-        let end = self
-            .region
-            .header()
-            .word(W_FINAL_HEAD)
-            .load(Ordering::Relaxed);
-        let seq = self.cursor;
-        if seq >= end {
-            return Err(ShmTryRecvError::Closed);
-        }
-        match self.region.slot(seq).read_read_only(seq) {
-            Read::Ready(v) => Ok(self.deliver(v)),
-            Read::Overwritten(stamp) => self.lapped(stamp, true),
-            // Every message below `final_head` is complete after a clean close: only a
-            // corrupted slot gets here. Count it lost if the head agrees it was published;
-            // otherwise end the stream rather than wait for a publisher that is gone.
-            Read::NotYet => match self.published() {
-                Some(head) if head > seq => Err(self.skip_lost(head.min(end))),
-                _ => Err(ShmTryRecvError::Closed),
-            },
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.cur.try_recv(&self.region) {
+            Ok(v) => {
+                if self.idle.polls != 0 {
+                    self.idle = Idle::default();
+                }
+                Ok(v)
+            }
+            Err(TryRecvError::Empty) => self.idle(),
+            Err(e) => Err(e),
         }
     }
 
     /// Nothing to deliver: every `CHECK_EVERY`th time, whether our message was lost, and the
     /// liveness check.
-    fn idle(&mut self) -> Result<T, ShmTryRecvError> {
+    fn idle(&mut self) -> Result<T, TryRecvError> {
         self.idle.polls = self.idle.polls.wrapping_add(1);
         if self.idle.dead || self.idle.polls % CHECK_EVERY == 0 {
             if let Some(lost) = self.check_lost() {
@@ -199,34 +137,35 @@ impl<T: Plain> ShmSubscriber<T> {
             }
             self.check_liveness(Instant::now());
             if self.idle.dead {
-                return Err(ShmTryRecvError::PublisherDied);
+                return Err(TryRecvError::PublisherDied);
             }
         }
-        Err(ShmTryRecvError::Empty)
+        Err(TryRecvError::Empty)
     }
 
     /// Whether our message was published (the head is past it) while its slot shows an older
     /// stamp: someone reset the stamp, and the publisher will not write that slot again for a
     /// whole lap. Then the message is lost: skip it (`Lagged`) rather than wait a lap.
-    fn check_lost(&mut self) -> Option<ShmTryRecvError> {
-        let seq = self.cursor;
+    fn check_lost(&mut self) -> Option<TryRecvError> {
+        let seq = self.cur.pos;
         // Relaxed: a cheap first look; `published` loads it again with the ordering that
         // counts.
         if self.region.header().word(W_HEAD).load(Ordering::Relaxed) <= seq {
             return None;
         }
-        let head = self.published().filter(|&h| h > seq)?;
+        let head = self.region.published().filter(|&h| h > seq)?;
         // Relaxed: ordered after the head load by the fence in `published`, and the head's
         // Release store followed message `seq`'s final stamp: an honest slot shows that stamp
         // (or a later lap's) now, and the next read takes the message or finds it lapped.
         if self.region.slot(seq).stamp_relaxed() >= done(seq) {
             return None;
         }
-        Some(self.skip_lost(head))
+        Some(self.cur.skip_lost(head, self.region.capacity()))
     }
 
     /// The liveness rule ([module docs](crate::shm)): dead when, after `dead_after` without
-    /// a message, the heartbeat has not moved for that long or the publisher's pid is gone.    #[cold]
+    /// a message, the heartbeat has not moved for that long or the publisher's pid is gone.
+    #[cold]
     fn check_liveness(&mut self, now: Instant) {
         let header = self.region.header();
         // Relaxed: only compared with earlier values of the same words.
@@ -255,114 +194,31 @@ impl<T: Plain> ShmSubscriber<T> {
         idle.dead = pid_gone || heart_stopped;
     }
 
-    /// Our slot holds a stamp past our message: normally we were lapped, and the slot holds
-    /// message `message_of(stamp)` (or it is being written). Then move to the oldest message
-    /// still intact and report exactly how far we jumped: the rule of the in-process ring
-    /// (`ring::subscriber`).
-    ///
-    /// The stamp comes from a file anyone with write access may scribble on, so it is used
-    /// only if a publisher could have written it: past our message, for our slot, and at most
-    /// one message past a head the slots agree with. Anything else (zero or an older lap on
-    /// the re-check, a stamp of another slot, far past the head, `u64::MAX`) means our
-    /// message's slot is garbage: the message is lost if the head is past it (skip it, and
-    /// whatever the head says is overwritten), and otherwise not written yet (the
-    /// publisher's write of it replaces the garbage). `closed`: called while draining a
-    /// closed topic, where nobody will repair the slot.
-    #[cold]
-    fn lapped(&mut self, stamp: u64, closed: bool) -> Result<T, ShmTryRecvError> {
-        // Acquire fence: orders `read`'s stamp loads before the head load in `published`, so
-        // that a stamp of message `m` comes with a head of at least `m - 1` (the publisher's
-        // Release fence before that stamp follows its store of head `m - 1`).
-        fence(Ordering::Acquire);
-        let Some(head) = self.published() else {
-            // A head the slots contradict: nothing to resync to until the next send rewrites
-            // it. Report what a slot that is not ready would.
-            return if closed {
-                Err(ShmTryRecvError::Closed)
-            } else {
-                self.not_yet()
-            };
-        };
-        let seq = self.cursor;
-        let cap = self.region.capacity();
-        let m = message_of(stamp.max(1));
-        let genuine =
-            stamp > done(seq) && (m ^ seq) & (cap - 1) == 0 && m <= head.saturating_add(1);
-        if genuine {
-            // `m >= seq + cap` (same slot, later message), so the in-process rule's target
-            // is in `seq + 1 ..= head + 1`.
-            let to = resync(seq, stamp, head, cap);
-            return Err(self.skip_to(to));
-        }
-        if head > seq {
-            return Err(self.skip_lost(head));
-        }
-        if closed {
-            Err(ShmTryRecvError::Closed)
-        } else {
-            self.idle()
-        }
-    }
-
-    /// Message `cursor` was published (`head > cursor`) but its slot no longer holds it: skip
-    /// it, and everything the head says has been overwritten since.
-    fn skip_lost(&mut self, head: u64) -> ShmTryRecvError {
-        debug_assert!(head > self.cursor);
-        let to = head.saturating_sub(self.region.capacity());
-        self.skip_to(to)
-    }
-
-    /// Moves the cursor forward to `to` (at least one message) and reports the jump.
-    fn skip_to(&mut self, to: u64) -> ShmTryRecvError {
-        let to = to.max(self.cursor + 1);
-        let n = to - self.cursor;
-        self.cursor = to;
-        // Saturating: lag reports derived from a corrupted file may be huge, and `rewind`
-        // lets them repeat.
-        self.stats.missed = self.stats.missed.saturating_add(n);
-        self.stats.lag_events = self.stats.lag_events.saturating_add(1);
-        ShmTryRecvError::Lagged(n)
-    }
-
     /// Waits for the next message: spins briefly, then yields, then sleeps in growing steps
     /// up to 1 ms (no futex: the publisher never wakes anyone).
     ///
     /// Returns `Lagged(n)` when lapped, `Closed` after a clean close and drain,
     /// `PublisherDied` when the publisher vanished.
-    pub fn recv(&mut self) -> Result<T, ShmRecvError> {
-        match self.wait(None) {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(ShmTryRecvError::Lagged(n))) => Err(ShmRecvError::Lagged(n)),
-            Some(Err(ShmTryRecvError::PublisherDied)) => Err(ShmRecvError::PublisherDied),
-            Some(Err(_)) | None => Err(ShmRecvError::Closed),
-        }
+    pub fn recv(&mut self) -> Result<T, RecvError> {
+        RecvError::after_wait(poll(None, backoff(), || answer(self.try_recv())))
     }
 
     /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, ShmRecvTimeoutError> {
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let deadline = Instant::now().checked_add(timeout);
-        match self.wait(deadline) {
-            None => Err(ShmRecvTimeoutError::Timeout),
-            Some(Ok(v)) => Ok(v),
-            Some(Err(ShmTryRecvError::Lagged(n))) => Err(ShmRecvTimeoutError::Lagged(n)),
-            Some(Err(ShmTryRecvError::PublisherDied)) => Err(ShmRecvTimeoutError::PublisherDied),
-            Some(Err(_)) => Err(ShmRecvTimeoutError::Closed),
-        }
+        RecvTimeoutError::after_wait(poll(deadline, backoff(), || answer(self.try_recv())))
     }
 
-    /// Polls until something other than `Empty`, or `None` at the deadline.
-    fn wait(&mut self, deadline: Option<Instant>) -> Option<Result<T, ShmTryRecvError>> {
-        let mut backoff = Backoff::new(128, 16, Duration::from_micros(20));
-        loop {
-            match self.try_recv() {
-                Err(ShmTryRecvError::Empty) => {}
-                other => return Some(other),
-            }
-            if !backoff.spinning() && deadline.is_some_and(|d| Instant::now() >= d) {
-                return None;
-            }
-            backoff.snooze(deadline);
-        }
+    /// Sets what happens when the publisher laps this subscriber, as for an in-process
+    /// [`Subscriber`](crate::Subscriber). Default: [`LagPolicy::Skip`].
+    pub fn set_lag_policy(&mut self, policy: LagPolicy) {
+        self.policy = policy;
+        self.cur.lap = policy.into();
+    }
+
+    /// The current lag policy.
+    pub fn lag_policy(&self) -> LagPolicy {
+        self.policy
     }
 
     /// How long the publisher may stay silent (no message, no heartbeat) before this
@@ -382,33 +238,31 @@ impl<T: Plain> ShmSubscriber<T> {
     /// subscriber that starts at 0 accounts for every message of the ring:
     /// `received + missed == published`.
     pub fn rewind(&mut self) {
-        self.cursor = 0;
+        self.cur.pos = 0;
     }
 
     /// This subscriber's counters (`parks` stays 0: it never parks).
     pub fn stats(&self) -> SubscriberStats {
-        self.stats
+        self.cur.stats
     }
 
     /// Sequence number of the next message this subscriber will read.
     pub fn position(&self) -> u64 {
-        self.cursor
+        self.cur.pos
     }
 
     /// How many messages this subscriber is behind the publisher (0 when caught up, or while
     /// the file's head word is one the slots contradict).
     pub fn lag(&self) -> u64 {
-        self.published()
-            .map_or(0, |head| head.saturating_sub(self.cursor))
+        self.region
+            .published()
+            .map_or(0, |head| head.saturating_sub(self.cur.pos))
     }
 
     /// Whether the publisher closed the topic (messages may still be left to read).
     pub fn is_closed(&self) -> bool {
-        // Relaxed, then an Acquire fence: as in `not_yet` (a caller that sees `true` sees
-        // every completed message).
-        let closed = self.region.header().word(W_CLOSED).load(Ordering::Relaxed) != 0;
-        fence(Ordering::Acquire);
-        closed
+        // A caller that sees `true` sees every completed message (`Source::closed`).
+        self.region.closed().is_some()
     }
 
     /// Number of slots in the ring.
@@ -425,12 +279,88 @@ impl<T: Plain> ShmSubscriber<T> {
 impl<T: Plain> fmt::Debug for ShmSubscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmSubscriber")
-            .field("position", &self.cursor)
-            .field("stats", &self.stats)
+            .field("position", &self.cur.pos)
+            .field("policy", &self.policy)
+            .field("stats", &self.cur.stats)
             .field("publisher_pid", &self.region.info().pid)
             .field("dead_after", &self.dead_after)
             .finish()
     }
+}
+
+/// A read-only ring file as a source of the receive engine. Nothing in the file is trusted:
+/// the head only if the slots agree with it, a lap stamp only if a publisher could have
+/// written it, and a message below the final head of a closed ring that is not ready is lost
+/// (its publisher is gone; nobody repairs the slot).
+impl<T: Plain> Source for Region<T> {
+    type Item = T;
+    const COMPLETES_AFTER_CLOSE: bool = false;
+
+    #[inline]
+    fn read(&self, seq: u64) -> Read<T> {
+        self.slot(seq).read_read_only(seq)
+    }
+
+    #[inline]
+    fn capacity(&self) -> u64 {
+        Region::capacity(self)
+    }
+
+    fn head(&self) -> Option<u64> {
+        // Acquire fence: orders the engine's stamp loads before the head load in
+        // `published`, so that a stamp of message `m` comes with a head of at least `m - 1`
+        // (the publisher's Release fence before that stamp follows its store of head `m - 1`).
+        fence(Ordering::Acquire);
+        self.published()
+    }
+
+    fn closed(&self) -> Option<u64> {
+        // Relaxed, then an Acquire fence: pairs with the publisher's Release store of
+        // `closed`, so `final_head` and every completed stamp are visible below.
+        let closed = self.header().word(W_CLOSED).load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        // Relaxed: ordered after the `closed` load by the fence.
+        (closed != 0).then(|| self.header().word(W_FINAL_HEAD).load(Ordering::Relaxed))
+    }
+
+    /// A stamp past our message is used only if a publisher could have written it: for our
+    /// slot, and at most one message past a head the slots agree with. Anything else (zero or
+    /// an older lap on the re-check, a stamp of another slot, far past the head, `u64::MAX`)
+    /// means our message's slot is garbage (the engine then skips the message if the head is
+    /// past it, and otherwise waits for the publisher's write of it to replace the garbage).
+    fn genuine_lap(&self, seq: u64, stamp: u64, head: u64) -> bool {
+        let m = message_of(stamp.max(1));
+        stamp > done(seq)
+            && (m ^ seq) & (Region::capacity(self) - 1) == 0
+            && m <= head.saturating_add(1)
+    }
+}
+
+impl<T: Plain> Region<T> {
+    /// The head, if the slots agree with it: `None` for a head no publisher wrote (past what
+    /// the slots hold, or beyond `MAX_SEQ`). The publisher stores the head with Release after
+    /// the final stamp of every message below it, and stamps of a slot only grow, so for an
+    /// honest head `h > 0` slot `h - 1` holds message `h - 1` or a later one.
+    fn published(&self) -> Option<u64> {
+        // Relaxed: made Acquire by the fence below (the mapping is read-only).
+        let head = self.header().word(W_HEAD).load(Ordering::Relaxed);
+        // Acquire fence: pairs with the publisher's Release store of `head`.
+        fence(Ordering::Acquire);
+        if head > MAX_SEQ {
+            return None;
+        }
+        if head == 0 {
+            return Some(0);
+        }
+        // Relaxed: ordered after the head load by the fence above.
+        let stamp = self.slot(head - 1).stamp_relaxed();
+        (stamp >= done(head - 1)).then_some(head)
+    }
+}
+
+/// How `recv` waits: 128 spins, 16 yields, then sleeps doubling from 20 µs to 1 ms.
+fn backoff() -> Backoff {
+    Backoff::new(128, 16, Duration::from_micros(20))
 }
 
 /// Whether process `pid` exists: `kill(pid, 0)` fails with `ESRCH` only if it does not

@@ -18,7 +18,7 @@
 //! == published for every live matching topic.
 
 use seqcast::bus::PatternSubscriber;
-use seqcast::error::{PatternTryRecvError, TryRecvError, TrySendError};
+use seqcast::error::{TopicError, TryRecvError, TrySendError};
 use seqcast::{Bus, SharedPublisher, Subscriber, SubscriberStats};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -516,7 +516,10 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             pm.stats.received += 1;
             true
         }
-        Err(PatternTryRecvError::Lagged { topic, missed }) => {
+        Err(TopicError {
+            topic: Some(topic),
+            error: TryRecvError::Lagged(missed),
+        }) => {
             // Reports refer to the oldest instance of the name still being read (a re-created
             // topic waits until the removed one is drained), and must be exact.
             let id = oldest_read(m, pm, topic.as_str())
@@ -545,7 +548,10 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             pm.stats.lag_events += 1;
             true
         }
-        Err(PatternTryRecvError::Closed { topic }) => {
+        Err(TopicError {
+            topic: Some(topic),
+            error: TryRecvError::Closed,
+        }) => {
             let id = oldest_read(m, pm, topic.as_str())
                 .filter(|&id| m.topics[id].closed && pm.cursor(id) == m.topics[id].published)
                 .unwrap_or_else(|| {
@@ -565,7 +571,10 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             pm.closed_reported.push(id);
             true
         }
-        Err(PatternTryRecvError::Empty) => {
+        Err(TopicError {
+            topic: None,
+            error: TryRecvError::Empty,
+        }) => {
             for &id in m.live.values() {
                 let t = &m.topics[id];
                 if t.wide && matches(pm.pattern, t.name) {
@@ -579,6 +588,7 @@ fn pattern_recv(m: &Model, p: &mut PatternSubscriber<u64>, pm: &mut PSubM, ctx: 
             }
             false
         }
+        Err(e) => panic!("{ctx}: a pattern subscriber reported {e:?}"),
     };
     assert_eq!(
         p.stats(),

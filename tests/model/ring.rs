@@ -341,7 +341,7 @@ where
                             TryRecvError::Lagged(n) => RecvError::Lagged(n),
                             TryRecvError::Closed => RecvError::Closed,
                             TryRecvError::Detached => RecvError::Detached,
-                            TryRecvError::Empty => unreachable!(),
+                            e => unreachable!("the model never says {e:?} here"),
                         });
                         assert_eq!(real.recv(), want, "{}", ctx());
                     }
@@ -374,6 +374,7 @@ where
                         TryRecvError::Lagged(n) => RecvTimeoutError::Lagged(n),
                         TryRecvError::Closed => RecvTimeoutError::Closed,
                         TryRecvError::Detached => RecvTimeoutError::Detached,
+                        e => unreachable!("the model never says {e:?}"),
                     });
                     assert_eq!(real.recv_timeout(Duration::ZERO), want, "{}", ctx());
                 }
