@@ -624,6 +624,9 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
     let mut tx = ShmPublisher::<Big>::create_at(&path, 1, "big").unwrap();
     tx.send([7; 32]);
     let info = tx.info();
+    // Opened before the hammering starts: a subscriber that opens while slot 0 reads 0
+    // rightly refuses a head its slots contradict.
+    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let poke = std::sync::Arc::new(Poke::open(&path));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hammer = {
@@ -636,7 +639,6 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
             }
         })
     };
-    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let lags = within("hammered receive", 60, move || {
         let (mut lags, mut delivered) = (0u64, 0u64);
         let start = std::time::Instant::now();
