@@ -7,7 +7,7 @@
 //!
 //! Single thread, no reader running; prints the median (and range) of several interleaved
 //! rounds in ns/op. For real
-//! numbers use the criterion benches in `benches/`.
+//! numbers use the criterion benches in `compare/benches/`.
 //!
 //! Run with `cargo run --release --example bus_cost`.
 

@@ -1,9 +1,9 @@
 //! Criterion micro-benchmarks of the ring's operations and of a `Bus` topic lookup, each
-//! beside `tokio::sync::broadcast` doing the same (issue 8). Payload: one `u64`, and for
-//! `try_recv` also 64 and 256 bytes.
+//! beside `tokio::sync::broadcast` doing the same. Payload: one `u64`, and for `try_recv`
+//! also 64 and 256 bytes.
 //!
-//! `cargo bench --bench ring` (about two minutes on 2 cores). The `base` group measures
-//! the harness's own overhead: subtract it mentally from the figures it applies to.
+//! `cargo bench --bench ring`. The `base` group measures the harness's own overhead:
+//! subtract it mentally from the figures it applies to.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;

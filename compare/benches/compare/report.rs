@@ -74,8 +74,9 @@ const NOTES: &[&str] = &[
      (gated by the slowest poller: no loss). Pollers take whole batches, the library's natural \
      mode; events are copied out of the ring like every other library's.",
     "layout-*: only when named in --libs: safe-code seqlock rings that differ from seqcast in \
-     stamp placement and store order (benches/compare/layout.rs), to test layout ideas side by \
-     side; layout-cursor is not a seqlock (no overwrite detection), a timing reference only.",
+     stamp placement and store order (compare/benches/compare/layout.rs), to test layout ideas \
+     side by side; layout-cursor is not a seqlock (no overwrite detection), a timing reference \
+     only.",
 ];
 
 fn ns(v: f64) -> String {

@@ -1,25 +1,18 @@
 //! `cargo bench --bench compare`: one-way latency and fan-out throughput of seqcast beside its
 //! peers and the hardware's own limit, in one run, on pinned cores (DESIGN.md §5).
 //!
-//! Prints a table, writes `results.json` and SVG plots to `target/seqcast-bench/` (`--out`).
+//! Prints a table, writes `results.json` and SVG plots to `target/seqcast-bench/` (`--out`,
+//! relative to the repository root).
 //! `-- --help` lists the options. Without `--bench` (i.e. under `cargo test`) it only runs a
 //! seconds-long smoke check.
 
-#[path = "compare/cli.rs"]
 mod cli;
-#[path = "compare/clock.rs"]
 mod clock;
-#[path = "compare/libs.rs"]
 mod libs;
-#[path = "compare/pin.rs"]
 mod pin;
-#[path = "compare/plot.rs"]
 mod plot;
-#[path = "compare/report.rs"]
 mod report;
-#[path = "compare/run.rs"]
 mod run;
-#[path = "compare/stats.rs"]
 mod stats;
 
 use libs::{with_lib, Lib, Msg};
@@ -310,7 +303,12 @@ fn main() {
         println!("smoke run: every library ran; no files written (run `cargo bench --bench compare` for the comparison)");
         return;
     }
-    let dir = std::path::Path::new(&o.out);
+    // cargo runs a bench inside its package (`compare/`), but `--out` is typed at the
+    // repository root: a relative path is taken from there (an absolute one replaces it).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the compare crate sits inside the repository");
+    let dir = &root.join(&o.out);
     std::fs::create_dir_all(dir).expect("create output dir");
     std::fs::write(dir.join("table.txt"), &table).expect("write table.txt");
     let json = report::json(&ctx, &lat, &tp);

@@ -17,7 +17,6 @@
 //! (`[u64; 2]`: sequence number and send time, one cache line per slot) in both.
 
 #[cfg(all(
-    feature = "shm",
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
@@ -296,7 +295,6 @@ mod bench {
 }
 
 #[cfg(all(
-    feature = "shm",
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
@@ -305,10 +303,9 @@ fn main() {
 }
 
 #[cfg(not(all(
-    feature = "shm",
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 )))]
 fn main() {
-    eprintln!("this example needs the `shm` feature, on Linux x86_64 or aarch64");
+    eprintln!("this example needs seqcast's shared-memory topics: Linux, x86_64 or aarch64");
 }

@@ -50,7 +50,8 @@ usage: cargo bench --bench compare -- [options]
                       the counter only after every earlier load has completed, so a
                       receive time cannot be taken before the payload has arrived; tsc:
                       plain rdtsc, which may be read ahead of the payload loads)
-  --out DIR           where table.txt, results.json and *.svg go (default: target/seqcast-bench)
+  --out DIR           where table.txt, results.json and *.svg go, relative to the repository
+                      root (default: target/seqcast-bench)
   --smoke             a seconds-long check that everything runs (what `cargo test` runs)
 ";
 

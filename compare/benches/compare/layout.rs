@@ -1,4 +1,4 @@
-//! Slot-layout experiments (issue #8: "profile, try the fixes the data suggests"): small
+//! Slot-layout experiments, to test what the measurements suggest before seqcast adopts it: small
 //! single-producer seqlock rings that differ from seqcast's only in where the stamp sits and
 //! in which order the publisher stores, run through the same latency and throughput runners
 //! as the libraries. Selected with `--libs layout-head,layout-premark,...`; never in the
@@ -18,7 +18,7 @@
 //! | `layout-pause` | as `head` | as `head`; the reader runs one `spin_loop` hint after each empty poll (fewer steals of the line being written) |
 //! | `layout-hint` | as `head` | as `head`, then `cursor = s + 1` in its own line; the reader reads slots below the last cursor it saw without looking at the cursor, and polls only the cursor when caught up (the Disruptor's batching, stamps still checked) |
 //! | `layout-eager` | as `head` | as `head`; the reader copies the payload *before* checking the stamp, so every line of the slot is requested at once |
-//! | `layout-eager-ordered` | as `head` | as `ordered`, with the eager reader: seqcast's recipe since issue #8 |
+//! | `layout-eager-ordered` | as `head` | as `ordered`, with the eager reader: seqcast's own recipe |
 //! | `layout-stamps` | stamps in an array of their own (8 per line), payloads packed at their size | as `eager` |
 //! | `layout-dense` | first word, slots packed back to back (stride `8 + size`, no line alignment) | as `eager-ordered` |
 //!
