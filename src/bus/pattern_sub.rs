@@ -13,16 +13,16 @@
 //!   message, like [`Bus::subscribe`](super::Bus::subscribe).
 //! * Topics it discovers later were created after it subscribed, so it reads them from their
 //!   first message (a subscriber at message 0, see `table.rs`). Messages
-//!   overwritten before it got there are reported as `Lagged { topic, missed }`, never
+//!   overwritten before it got there are reported as `Lagged(missed)` on `topic`, never
 //!   silently lost: delivered + lagged == published, per topic.
 //! * Matching topics of another payload type are skipped (the type is part of a topic's
 //!   identity); [`skipped_topics`](PatternSubscriber::skipped_topics) lists them.
-//! * A removed topic is drained, reported once as `Closed { topic }`, and dropped. A topic
+//! * A removed topic is drained, reported once as `Closed` on `topic`, and dropped. A topic
 //!   created *and* removed between two receive calls is still read: the table remembers
 //!   the last 32 removed topics. If more than 32 topics were removed meanwhile, the table
 //!   may have forgotten it (and freed its ring); for the 256 removals before the last 32 it
 //!   still knows the name and how many messages were published, so the subscriber reports
-//!   them all as `Lagged { topic, missed }`, then `Closed { topic }`. Only a topic removed
+//!   them all as `Lagged(missed)` on `topic`, then `Closed` on `topic`. Only a topic removed
 //!   more than 288 removals before the receive call that would have found it leaves no
 //!   trace, and is missed without a report.
 //! * Order holds per topic *name*: a topic re-created under a removed name is read only
@@ -246,15 +246,15 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// Takes the next message from any matching topic, if one has one; never blocks.
     ///
     /// * `Ok((topic, value))`: the next message of `topic`.
-    /// * `Err(Empty)`: no matching topic has a new message.
-    /// * `Err(Lagged { topic, missed })`: `topic`'s publisher lapped this subscriber, which
-    ///   skipped `missed` unread messages. Under [`LagPolicy::Skip`] reading `topic`
+    /// * `Err` with `error: Empty` (and `topic: None`): no matching topic has a new message.
+    /// * `Err` with `error: Lagged(missed)` on `topic`: `topic`'s publisher lapped this
+    ///   subscriber, which skipped `missed` unread messages. Under [`LagPolicy::Skip`] reading `topic`
     ///   continues from its oldest message still held, under [`LagPolicy::SkipToNewest`]
     ///   from its newest (the skipped backlog counts in `missed`), and under
     ///   [`LagPolicy::Disconnect`] `topic` is dropped from this subscription (the others
     ///   continue).
-    /// * `Err(Closed { topic })`: `topic` was removed and drained; it is dropped from the
-    ///   subscription. Reported once.
+    /// * `Err` with `error: Closed` on `topic`: `topic` was removed and drained; it is
+    ///   dropped from the subscription. Reported once.
     ///
     /// Costs one atomic load (the table generation) plus one `try_recv` per joined topic
     /// polled; writes nothing shared.
