@@ -7,6 +7,9 @@ use seqcast::error::{
 use seqcast::{Bus, LagPolicy, PatternSubscriber, Topic};
 use std::time::Duration;
 
+mod common;
+use common::Rng;
+
 // ---------------------------------------------------------------------------------------------
 // Names and patterns
 
@@ -342,24 +345,6 @@ fn error_messages() {
 // ---------------------------------------------------------------------------------------------
 // Property test: the matcher and the validators against naive references
 
-/// xorshift64*: a tiny seeded PRNG, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Reference validity: straight from the rules, with no shared code.
 fn reference_valid(input: &str, pattern: bool) -> bool {
     if input.is_empty() || input.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -390,20 +375,20 @@ fn reference_match(pattern: &[&str], name: &[&str]) -> bool {
 
 #[test]
 fn property_matcher_against_reference() {
-    let mut rng = Rng(0x5EED_CA57_0000_0003);
+    let mut rng = Rng::new(0x5EED_CA57_0000_0003);
     let tokens = ["a", "b", "ab", "c"];
     let mut matched = 0;
     for _ in 0..20_000 {
         // Structured, always-valid names and patterns: exercise matching.
-        let name: Vec<&str> = (0..1 + rng.below(4)).map(|_| rng.pick(&tokens)).collect();
-        let len = 1 + rng.below(4);
+        let name: Vec<&str> = (0..1 + rng.index(4)).map(|_| rng.pick(&tokens)).collect();
+        let len = 1 + rng.index(4);
         let mut pattern: Vec<&str> = (0..len)
-            .map(|_| match rng.below(4) {
+            .map(|_| match rng.index(4) {
                 0 => "*",
                 _ => rng.pick(&tokens),
             })
             .collect();
-        if rng.below(3) == 0 {
+        if rng.index(3) == 0 {
             *pattern.last_mut().unwrap() = ">";
         }
         let (name_s, pattern_s) = (name.join("."), pattern.join("."));
@@ -422,7 +407,7 @@ fn property_matcher_against_reference() {
     let alphabet = ["a", "b", ".", ".", "*", ">", " ", "\t", "é", "\u{0}"];
     for _ in 0..20_000 {
         let gen =
-            |rng: &mut Rng| -> String { (0..rng.below(7)).map(|_| rng.pick(&alphabet)).collect() };
+            |rng: &mut Rng| -> String { (0..rng.index(7)).map(|_| rng.pick(&alphabet)).collect() };
         let (name, pattern) = (gen(&mut rng), gen(&mut rng));
         assert_eq!(
             validate_topic(&name).is_ok(),

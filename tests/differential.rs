@@ -2,6 +2,9 @@
 //! (`tests/model/ring.rs`), run over a fixed set of seeded pseudo-random inputs so that every
 //! `cargo test` exercises it. The fuzzer (`fuzz/run.sh`) explores further from the same code.
 
+mod common;
+use common::Rng;
+
 #[path = "model/bus.rs"]
 mod bus;
 #[path = "model/pattern.rs"]
@@ -9,24 +12,10 @@ mod pattern;
 #[path = "model/ring.rs"]
 mod ring;
 
-/// xorshift64*: tiny, deterministic, no dependencies.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// Number of inputs per test; each is up to 512 bytes (about 250 operations).
 const INPUTS: u64 = 4_000;
 
-fn input(rng: &mut XorShift) -> Vec<u8> {
+fn input(rng: &mut Rng) -> Vec<u8> {
     let len = (rng.next() % 512) as usize;
     (0..len).map(|_| rng.next() as u8).collect()
 }
@@ -34,7 +23,7 @@ fn input(rng: &mut XorShift) -> Vec<u8> {
 #[test]
 fn ring_matches_the_reference_model_on_seeded_inputs() {
     for seed in 1..=INPUTS {
-        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let data = input(&mut rng);
         // On failure, the seed and bytes reproduce it (also as a fuzz input).
         let result = std::panic::catch_unwind(|| ring::run(&data));
@@ -61,7 +50,7 @@ fn ring_model_edge_inputs() {
 }
 
 /// Pattern inputs: random strings over an alphabet rich in `.`, `*`, `>` and short tokens.
-fn pattern_input(rng: &mut XorShift) -> Vec<u8> {
+fn pattern_input(rng: &mut Rng) -> Vec<u8> {
     const ALPHABET: &[u8] = b"..**>>ab\nab.c*>. \t";
     let len = (rng.next() % 40) as usize;
     (0..len)
@@ -72,7 +61,7 @@ fn pattern_input(rng: &mut XorShift) -> Vec<u8> {
 #[test]
 fn patterns_match_the_reference_on_seeded_inputs() {
     for seed in 1..=INPUTS {
-        let mut rng = XorShift(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let mut rng = Rng::new(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
         let data = pattern_input(&mut rng);
         let result = std::panic::catch_unwind(|| pattern::run(&data));
         if let Err(e) = result {
@@ -101,7 +90,7 @@ fn patterns_match_the_reference_on_seeded_inputs() {
 #[test]
 fn bus_matches_the_reference_model_on_seeded_inputs() {
     for seed in 1..=INPUTS / 2 {
-        let mut rng = XorShift(seed.wrapping_mul(0xA076_1D64_78BD_642F) | 1);
+        let mut rng = Rng::new(seed.wrapping_mul(0xA076_1D64_78BD_642F) | 1);
         let data = input(&mut rng);
         let result = std::panic::catch_unwind(|| bus::run(&data));
         if let Err(e) = result {

@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+use common::Rng;
+
 type Msg = [u64; 8];
 const TYPE: &str = "tests/shm.rs Msg = [u64; 8]";
 const CHILD_ENV: &str = "SEQCAST_SHM_CHILD";
@@ -449,21 +452,6 @@ fn header_mismatches_are_errors() {
     drop(ShmPublisher::<Msg>::create_at(&path, 64, TYPE).unwrap());
 }
 
-/// xorshift64*: a seeded PRNG, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Property test of the header check: random, truncated and corrupted headers are errors,
 /// never panics; corrupting words nobody validates (heartbeat, head...) changes nothing.
 #[test]
@@ -477,7 +465,7 @@ fn header_validation_rejects_random_truncated_and_corrupted_headers() {
     let info = shm::validate_header::<Msg>(&good, TYPE, len).unwrap();
     assert_eq!((info.capacity, info.file_len), (64, len));
 
-    let mut rng = Rng(0x5EED_CA57_0000_0007);
+    let mut rng = Rng::new(0x5EED_CA57_0000_0007);
     for _ in 0..20_000 {
         // Random bytes, random lengths, several payload types.
         let n = rng.below(1024) as usize;

@@ -405,10 +405,8 @@ impl<T: Copy> Drop for Subscriber<T> {
 impl<T: Copy> fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriber")
-            .field("position", &self.cur.pos)
+            .field("cursor", &self.cur)
             .field("policy", &self.policy)
-            .field("detached", &self.cur.detached)
-            .field("stats", &self.cur.stats)
             .field("gated", &self.gate.as_ref().is_some_and(|g| g.is_gating()))
             .field("evicted", &self.evicted)
             .finish()

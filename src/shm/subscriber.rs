@@ -279,9 +279,7 @@ impl<T: Plain> ShmSubscriber<T> {
 impl<T: Plain> fmt::Debug for ShmSubscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmSubscriber")
-            .field("position", &self.cur.pos)
-            .field("policy", &self.policy)
-            .field("stats", &self.cur.stats)
+            .field("cursor", &self.cur)
             .field("publisher_pid", &self.region.info().pid)
             .field("dead_after", &self.dead_after)
             .finish()
