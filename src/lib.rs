@@ -33,6 +33,21 @@
 //!
 //! Payloads are `T: Copy + Send + 'static`, copied into and out of the ring. A slot is
 //! `8 + size_of::<T>()` bytes rounded up to 64: one cache line for payloads up to 56 bytes.
+//!
+//! # Map of the crate
+//! Who may touch what: `unsafe` lives only in the storage core (`ring::slot`, `shm::region`,
+//! and the syscalls of `sync`, `shm::file` and `shm::subscriber`); every atomic comes from
+//! the loom shim `sync`.
+//!
+//! | module | what it is |
+//! |---|---|
+//! | `ring` | one in-process topic: the ring (`mod.rs`: who writes which field, invariants), its slots (`slot`: the seqlock and the memory-model argument), publishers, subscribers, gated subscribers (`gate`), waiting (`wait`, `send_async`) |
+//! | `cursor` | the receive engine: the one state machine (ready, not yet, lapped, closed, detached) every subscriber runs over its storage (a `Source`) |
+//! | [`bus`] | topics by name: the copy-on-write table, patterns, pattern subscribers |
+//! | [`shm`] | a topic in a shared file: its layout, the publisher, a read-only subscriber that trusts nothing in the file |
+//! | [`error`] | one error family for every receiver and sender |
+//! | `sync` | the loom shim (atomics, fences, `Arc`), the asymmetric barriers, the parking eventcount, backoff |
+//! | `timer` | one thread for the deadlines of async sends |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(docsrs, doc(auto_cfg(hide(seqcast_loom))))]
 #![deny(unsafe_op_in_unsafe_fn)]

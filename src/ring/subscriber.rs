@@ -31,9 +31,9 @@ pub enum LagPolicy {
     ///
     /// It also lets a reader that is only a little slower than the publisher recover. Under
     /// `Skip` it resumes at the slot the publisher overwrites next, so it races the writer
-    /// for those lines and is lapped again at once. In issue #8's bench (256 B flat out, two
-    /// vCPUs), one reader delivered about 2–5 M msg/s under `Skip`, losing 76–85%, and
-    /// 25–30 M msg/s here, losing 16–23% (`bench-results/2vcpu-epyc/skip-to-newest.txt`).
+    /// for those lines and is lapped again at once, losing far more than its shortfall; here
+    /// it loses about its shortfall (the figures are on the performance page,
+    /// `docs/performance.md`).
     ///
     /// ```
     /// use seqcast::error::TryRecvError;
