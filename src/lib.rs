@@ -36,7 +36,7 @@
 //!
 //! # Map of the crate
 //! Who may touch what: `unsafe` lives only in the storage core (`ring::slot`, `shm::region`,
-//! and the syscalls of `sync`, `shm::file` and `shm::subscriber`); every atomic comes from
+//! and the syscalls of `sync` and `shm`: `file`, `publisher`, `subscriber`); every atomic comes from
 //! the loom shim `sync`.
 //!
 //! | module | what it is |
