@@ -35,9 +35,9 @@
 //! `8 + size_of::<T>()` bytes rounded up to 64: one cache line for payloads up to 56 bytes.
 //!
 //! # Map of the crate
-//! Who may touch what: `unsafe` lives only in the storage core (`ring::slot`, `shm::region`,
-//! and the syscalls of `sync` and `shm`: `file`, `publisher`, `subscriber`); every atomic comes from
-//! the loom shim `sync`.
+//! Who may touch what: `unsafe` lives only in the storage core (`ring::slot`, `shm::region`)
+//! and in the syscalls of `sync` and `shm` (`file`, `publisher`, `subscriber`); every atomic
+//! comes from the loom shim `sync`.
 //!
 //! | module | what it is |
 //! |---|---|
