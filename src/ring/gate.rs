@@ -369,11 +369,6 @@ impl<T: Copy> Ring<T> {
     /// Fast path of every send: may message `seq` be written without looking at the gates?
     #[inline]
     pub(crate) fn gate_allows(&self, seq: u64) -> bool {
-        // `--cfg seqcast_no_gate` compiles the check out, only to measure what it costs on a
-        // topic without gated subscribers (`cargo bench --bench ring`). Gating is then off.
-        if cfg!(seqcast_no_gate) {
-            return true;
-        }
         // Acquire: pairs with the fetch_max in `scan_gates`, which published a bound computed
         // from gate cursors loaded with Acquire (their readers are done with the slots).
         seq < self.head.0.gate_limit.load(Ordering::Acquire)

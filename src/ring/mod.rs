@@ -287,11 +287,6 @@ impl<T: Copy> Ring<T> {
     /// One compiler fence and one load when nobody is parked.
     #[inline]
     pub(crate) fn wake_waiters(&self) {
-        // `--cfg seqcast_no_wake` compiles the wake-up check out, only to measure what it costs
-        // (`cargo bench --bench ring`); blocking receive then relies on its timeouts alone.
-        if cfg!(seqcast_no_wake) {
-            return;
-        }
         light_barrier(self.asymmetric);
         // Acquire: pairs with the SeqCst increment in `start_waiting`, so the notify below
         // sees the listener registered before it.
