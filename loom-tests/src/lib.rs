@@ -210,6 +210,7 @@ pub fn poll(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen, polls: usize) ->
                 assert!(rx.is_detached());
                 return true;
             }
+            Err(e) => panic!("an in-process subscriber reported {e:?}"),
         }
     }
     false

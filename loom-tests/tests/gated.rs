@@ -65,7 +65,7 @@ fn eviction_keeps_accounting() {
             }
             Err(TryRecvError::Empty) => thread::yield_now(),
             Err(TryRecvError::Closed) => break,
-            Err(TryRecvError::Detached) => panic!("configured lossy"),
+            Err(e) => panic!("configured lossy, in process: {e:?}"),
         }
     }
     publisher.join().unwrap();
@@ -112,6 +112,7 @@ fn eviction_detach_reports_the_rest() {
                 assert_eq!(rx.try_recv(), Err(TryRecvError::Detached));
                 break;
             }
+            Err(e) => panic!("an in-process subscriber reported {e:?}"),
         }
     }
     publisher.join().unwrap();
