@@ -255,7 +255,7 @@ pub(crate) fn poll<R>(
 }
 
 /// `try_recv`'s answer for [`poll`]: `None` for `Empty`.
-#[cfg_attr(not(all(feature = "shm", not(seqcast_loom))), allow(dead_code))] // shm only
+#[cfg_attr(not(seqcast_shm), allow(dead_code))] // shm only
 pub(crate) fn answer<T>(got: Result<T, TryRecvError>) -> Option<Result<T, TryRecvError>> {
     match got {
         Err(TryRecvError::Empty) => None,

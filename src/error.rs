@@ -511,11 +511,12 @@ impl std::error::Error for BusError {
     }
 }
 
-#[cfg(all(feature = "shm", not(seqcast_loom)))]
+#[cfg(seqcast_shm)]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "shm", target_os = "linux"))))]
 pub use shm_errors::{PayloadType, ShmError};
 
 /// Errors of shared-memory topics ([`crate::shm`]).
-#[cfg(all(feature = "shm", not(seqcast_loom)))]
+#[cfg(seqcast_shm)]
 mod shm_errors {
     use super::CapacityError;
     use core::fmt;

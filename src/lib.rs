@@ -49,7 +49,9 @@
 //! | `sync` | the loom shim (atomics, fences, `Arc`), the asymmetric barriers, the parking eventcount, backoff |
 //! | `timer` | one thread for the deadlines of async sends |
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![cfg_attr(docsrs, doc(auto_cfg(hide(seqcast_loom))))]
+// The crate's own cfgs (`build.rs`) say nothing to a reader; items that depend on them name
+// the feature they need.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(seqcast_loom, seqcast_async, seqcast_shm))))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -57,11 +59,11 @@ pub mod bus;
 mod cursor;
 pub mod error;
 mod ring;
-#[cfg(all(feature = "shm", not(seqcast_loom)))]
+#[cfg(seqcast_shm)]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "shm", target_os = "linux"))))]
 pub mod shm;
 mod sync;
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 mod timer;
 
 pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};
@@ -70,7 +72,8 @@ pub use ring::{
     TryIter, WaitStrategy,
 };
 pub use ring::{GateConfig, OnEvict, SubscriberPosition};
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use ring::{RecvFuture, SendFuture, SendTimeoutFuture, SharedSendFuture};
 
 // The README's Rust examples run as doctests (`cargo test --doc`), so they cannot drift from

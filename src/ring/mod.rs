@@ -73,7 +73,7 @@
 
 pub(crate) mod gate;
 pub(crate) mod publisher;
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 mod send_async;
 pub(crate) mod slot;
 pub(crate) mod subscriber;
@@ -88,10 +88,10 @@ use slot::Slot;
 
 pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 pub use send_async::{SendFuture, SendTimeoutFuture, SharedSendFuture};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 pub use wait::RecvFuture;
 pub use wait::WaitStrategy;
 

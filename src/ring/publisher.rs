@@ -102,14 +102,14 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     }
 
     /// The topic (for the async sends).
-    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[cfg(seqcast_async)]
     #[inline]
     pub(super) fn ring(&self) -> &Ring<T> {
         &self.handle.0
     }
 
     /// The sequence number the next message will get.
-    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[cfg(seqcast_async)]
     #[inline]
     pub(super) fn next_seq(&self) -> u64 {
         self.next
@@ -286,7 +286,7 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
     }
 
     /// The topic (for the async sends).
-    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[cfg(seqcast_async)]
     #[inline]
     pub(super) fn ring(&self) -> &Ring<T> {
         &self.handle.0

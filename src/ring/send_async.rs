@@ -150,6 +150,7 @@ struct Sending<'a, T: Copy + Send + 'static> {
     room: RoomWait,
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<'a, T: Copy + Send + 'static> Sending<'a, T> {
     fn new(target: Target<'a, T>, value: T, limit: Limit) -> Self {
         Sending {
@@ -237,6 +238,7 @@ impl<'a, T: Copy + Send + 'static> Sending<'a, T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> Drop for Sending<'_, T> {
     fn drop(&mut self) {
         // Cancelled while waiting: leave nothing registered. (The value, `Copy`, just goes.)
@@ -247,6 +249,7 @@ impl<T: Copy + Send + 'static> Drop for Sending<'_, T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> fmt::Debug for Sending<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sending")
@@ -258,6 +261,7 @@ impl<T: Copy + Send + 'static> fmt::Debug for Sending<'_, T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> Publisher<T> {
     /// Publishes `value`, waiting asynchronously while a gated subscriber is a full ring
     /// behind; returns its sequence number. Works under any executor (tokio, including its
@@ -322,6 +326,7 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> SharedPublisher<T> {
     /// Publishes `value`, waiting asynchronously while a gated subscriber is a full ring
     /// behind (see [`Publisher::send_async`]); hands the value back in `SendError` if the
@@ -400,6 +405,7 @@ impl<T: Copy + Send + 'static> Unpin for SendFuture<'_, T> {}
 impl<T: Copy + Send + 'static> Unpin for SharedSendFuture<'_, T> {}
 impl<T: Copy + Send + 'static> Unpin for SendTimeoutFuture<'_, T> {}
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> Future for SendFuture<'_, T> {
     type Output = u64;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
@@ -411,6 +417,7 @@ impl<T: Copy + Send + 'static> Future for SendFuture<'_, T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> Future for SharedSendFuture<'_, T> {
     type Output = Result<u64, SendError<T>>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -420,6 +427,7 @@ impl<T: Copy + Send + 'static> Future for SharedSendFuture<'_, T> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 impl<T: Copy + Send + 'static> Future for SendTimeoutFuture<'_, T> {
     type Output = Result<u64, SendTimeoutError<T>>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -152,7 +152,7 @@ impl<T: Copy> Slot<T> {
 
     /// The current stamp, Relaxed: for a reader that orders it with its own fences (a
     /// shared-memory subscriber checking a stamp against the head).
-    #[cfg_attr(not(all(feature = "shm", not(seqcast_loom))), allow(dead_code))] // shm only
+    #[cfg_attr(not(seqcast_shm), allow(dead_code))] // shm only
     #[inline]
     pub(crate) fn stamp_relaxed(&self) -> u64 {
         self.stamp.load(Ordering::Relaxed)
@@ -170,7 +170,7 @@ impl<T: Copy> Slot<T> {
     /// pair gives the same synchronisation (the fence pairs with the writer's Release store,
     /// as the Acquire load does). A separate instantiation, so the in-process ring's code is
     /// unchanged.
-    #[cfg_attr(not(all(feature = "shm", not(seqcast_loom))), allow(dead_code))] // shm only
+    #[cfg_attr(not(seqcast_shm), allow(dead_code))] // shm only
     #[inline]
     pub(crate) fn read_read_only(&self, seq: u64) -> Read<T> {
         self.read_as::<true>(seq)

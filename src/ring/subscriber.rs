@@ -107,7 +107,7 @@ pub struct Subscriber<T: Copy> {
     /// Set once a publisher evicted this (gated) subscriber.
     evicted: bool,
     /// Async receive: the registration held while a task waits (counted in `Ring::waiters`).
-    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[cfg(seqcast_async)]
     listener: Option<crate::sync::Listening>,
 }
 
@@ -122,7 +122,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             gate: None,
             report_every: 1,
             evicted: false,
-            #[cfg(all(feature = "async", not(seqcast_loom)))]
+            #[cfg(seqcast_async)]
             listener: None,
         }
     }
@@ -290,7 +290,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         self.cur.stats.parks += 1;
     }
 
-    #[cfg(all(feature = "async", not(seqcast_loom)))]
+    #[cfg(seqcast_async)]
     pub(super) fn listener_mut(&mut self) -> &mut Option<crate::sync::Listening> {
         &mut self.listener
     }
@@ -375,7 +375,7 @@ impl<T: Copy> Clone for Subscriber<T> {
             gate,
             report_every: self.report_every,
             evicted: self.evicted,
-            #[cfg(all(feature = "async", not(seqcast_loom)))]
+            #[cfg(seqcast_async)]
             listener: None,
         }
     }
@@ -385,7 +385,7 @@ impl<T: Copy> Subscriber<T> {
     /// Async receive: drops the registration, if any (no-op otherwise).
     #[inline]
     pub(super) fn stop_listening(&mut self) {
-        #[cfg(all(feature = "async", not(seqcast_loom)))]
+        #[cfg(seqcast_async)]
         if self.listener.take().is_some() {
             self.ring.stop_waiting();
         }

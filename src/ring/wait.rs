@@ -72,7 +72,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     }
 }
 
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 mod asynchronous {
     use super::*;
     use crate::error::RecvError;
@@ -80,6 +80,7 @@ mod asynchronous {
     use core::pin::Pin;
     use core::task::{Context, Poll};
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> Subscriber<T> {
         /// Waits asynchronously for the next message. Works under any executor (tokio, smol,
         /// `futures::executor`). Lag is reported as `Err(RecvError::Lagged(n))`, never hidden.
@@ -132,6 +133,7 @@ mod asynchronous {
         rx: &'a mut Subscriber<T>,
     }
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> Future for RecvFuture<'_, T> {
         type Output = Result<T, RecvError>;
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -139,6 +141,7 @@ mod asynchronous {
         }
     }
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> Drop for RecvFuture<'_, T> {
         fn drop(&mut self) {
             // Cancelled while registered: stop costing the publisher a notify per message.
@@ -149,6 +152,7 @@ mod asynchronous {
     /// A subscriber is a `Stream` of `Result<T, RecvError>`: messages, and `Lagged(n)` items
     /// for gaps (lag is never hidden). It ends when the topic is closed and drained, or after
     /// the lag report that detaches a `Disconnect`-policy subscriber.
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> futures_core::Stream for Subscriber<T> {
         type Item = Result<T, RecvError>;
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -160,5 +164,5 @@ mod asynchronous {
     }
 }
 
-#[cfg(all(feature = "async", not(seqcast_loom)))]
+#[cfg(seqcast_async)]
 pub use asynchronous::RecvFuture;

@@ -129,11 +129,6 @@
 //! not a `SIGBUS` on a later `send`. `ShmSubscriber::try_recv` is wait-free; every 16th consecutive `Empty` it reads the
 //! clock for the liveness check, and only after a silent `dead_after` window does it make a
 //! `kill(pid, 0)` system call.
-#![cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-
 mod file;
 mod header;
 mod plain;
