@@ -94,7 +94,7 @@ impl From<LagPolicy> for Lap {
 }
 
 /// One reader's position and counters. Private to its subscriber: nothing here is shared.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Cursor {
     /// Sequence number of the next message to read.
     pub(crate) pos: u64,
@@ -103,6 +103,17 @@ pub(crate) struct Cursor {
     pub(crate) lap: Lap,
     /// Set by a lap under `Disconnect` or `DetachAtHead`; every later receive is `Detached`.
     pub(crate) detached: bool,
+}
+
+/// Shown inside a subscriber's `Debug`, in the user's terms.
+impl core::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("position", &self.pos)
+            .field("detached", &self.detached)
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl Cursor {
