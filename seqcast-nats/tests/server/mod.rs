@@ -1,5 +1,9 @@
 //! A real `nats-server`, run as a child process on a loopback port, killed on drop.
 
+// Several test binaries include this module, each using a part of it.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -10,6 +14,10 @@ use std::time::{Duration, Instant};
 pub struct NatsServer {
     binary: PathBuf,
     port: u16,
+    /// The HTTP monitoring port (`-m`), if asked for.
+    monitor: Option<u16>,
+    /// A configuration file (`-c`) this server owns and deletes on drop, if any.
+    config: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -19,14 +27,30 @@ impl NatsServer {
     /// # Panics
     /// If `nats-server` is not installed, with instructions.
     pub fn start() -> NatsServer {
+        NatsServer::start_with("")
+    }
+
+    /// Starts a server with these lines of configuration (nats-server's config file syntax,
+    /// e.g. `max_pending: 131072`) and an HTTP monitoring port ([`varz`](Self::varz)).
+    pub fn start_with(config: &str) -> NatsServer {
         let binary = find_binary();
         // A port that was free a moment ago may be taken by the time the server binds it:
         // try a few.
-        for _ in 0..5 {
+        for attempt in 0..5 {
             let port = free_port();
+            let config = (!config.is_empty()).then(|| {
+                let path = std::env::temp_dir().join(format!(
+                    "seqcast-nats-test-{}-{port}-{attempt}.conf",
+                    std::process::id()
+                ));
+                std::fs::write(&path, config).expect("write nats-server config");
+                path
+            });
             let mut server = NatsServer {
                 binary: binary.clone(),
                 port,
+                monitor: config.is_some().then(free_port),
+                config,
                 child: None,
             };
             if server.spawn() {
@@ -34,6 +58,31 @@ impl NatsServer {
             }
         }
         panic!("nats-server did not start on any of 5 free loopback ports");
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// A numeric field of the server's `/varz` monitoring page (e.g. `slow_consumers`), or
+    /// `None` if the server is down, has no monitoring port, or has no such field. The
+    /// counters restart from 0 with the server.
+    pub fn varz(&self, field: &str) -> Option<u64> {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.monitor?));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        stream
+            .write_all(b"GET /varz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .ok()?;
+        let mut page = String::new();
+        stream.read_to_string(&mut page).ok()?;
+        let key = format!("\"{field}\":");
+        let rest = page[page.find(&key)? + key.len()..].trim_start();
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse().ok()
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -66,8 +115,15 @@ impl NatsServer {
     /// Spawns the server on `self.port`; true once it accepts connections, false if it
     /// exited (port taken).
     fn spawn(&mut self) -> bool {
-        let child = Command::new(&self.binary)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+        let mut command = Command::new(&self.binary);
+        command.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        if let Some(monitor) = self.monitor {
+            command.args(["-m", &monitor.to_string()]);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -98,6 +154,9 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(config) = &self.config {
+            let _ = std::fs::remove_file(config);
+        }
     }
 }
 
