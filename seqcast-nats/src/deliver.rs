@@ -15,7 +15,7 @@
 //!
 //! [`DeliverStats::lost`]: crate::DeliverStats::lost
 
-use crate::bridge::{parse_header, Shared, HEADER};
+use crate::bridge::{bridge_of, parse_header, Shared, HEADER};
 use crate::stats::{bump, DeliverCounters};
 use crate::{Codec, DeliverStats, Error, Mapping};
 use core::fmt;
@@ -112,7 +112,7 @@ struct Deliverer<T: Copy, C> {
     mapping: Mapping,
     codec: C,
     counters: Arc<DeliverCounters>,
-    /// Next expected sequence number, per origin bridge, per subject.
+    /// Next expected sequence number, per origin (forwarding), per subject.
     streams: HashMap<String, HashMap<String, u64>>,
     /// A publisher per local topic delivered into.
     publishers: HashMap<String, SharedPublisher<T>>,
@@ -132,7 +132,7 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                 bump(&c.decode_errors, 1);
                 return;
             };
-            if origin == self.shared.origin {
+            if bridge_of(origin) == self.shared.origin {
                 bump(&c.echoes, 1);
                 return;
             }

@@ -515,6 +515,33 @@ async fn a_new_forwarding_bridge_starts_a_new_stream() {
     }
 }
 
+/// A forwarding is stopped and started again on the same bridge: also a new stream, not a
+/// replay of the old one's sequence numbers.
+async fn a_restarted_forwarding_starts_a_new_stream() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let mut link = Link::new(&url, &url, &TOPICS).await;
+    link.publish_paced(300).await;
+    link.settle().await;
+
+    link.stop_forwarding();
+    link.bridge_a.client().flush().await.expect("flush");
+    link.publish(50); // nobody forwards these
+    link.start_forwarding();
+    link.publish_paced(100).await;
+    link.settle().await;
+
+    assert_eq!(link.unforwarded, [50, 50]);
+    let dlv = link.check_accounting();
+    for (topic, d) in TOPICS.iter().zip(&dlv) {
+        assert_eq!(
+            (d.lost, d.unseen_at_start, d.out_of_order),
+            (0, 0, 0),
+            "{topic}: a restarted forwarding is a new stream"
+        );
+    }
+}
+
 fn main() {
     Suite::new()
         .needs_server("repeated_server_restarts_while_publishing", || {
@@ -528,6 +555,9 @@ fn main() {
         })
         .needs_server("a_new_forwarding_bridge_starts_a_new_stream", || {
             on_runtime(a_new_forwarding_bridge_starts_a_new_stream)
+        })
+        .needs_server("a_restarted_forwarding_starts_a_new_stream", || {
+            on_runtime(a_restarted_forwarding_starts_a_new_stream)
         })
         .run()
 }
