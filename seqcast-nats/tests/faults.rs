@@ -21,7 +21,8 @@ use common::{on_runtime, wait_until, Suite, TIMEOUT};
 use proxy::Proxy;
 use seqcast::error::PatternTryRecvError;
 use seqcast::{Bus, PatternSubscriber};
-use seqcast_nats::{Bridge, DeliverStats, Delivery, ForwardStats, Forwarding, Mapping, RawCodec};
+use seqcast_nats::{Bridge, Codec, DeliverStats, Delivery, ForwardStats, Forwarding, Mapping};
+use seqcast_nats::{RawCodec, HEADER};
 use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -542,6 +543,90 @@ async fn a_restarted_forwarding_starts_a_new_stream() {
     }
 }
 
+/// Messages crafted with a raw client in the bridge's wire format ([`HEADER`]), out of order
+/// and duplicated: a late message (below one already seen on its stream) is counted in
+/// `out_of_order` and dropped, so no message is delivered twice, the local topic stays in
+/// stream order, and the identity holds.
+async fn out_of_order_messages_are_counted_and_dropped() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let bus = Bus::builder().capacity(1024).build();
+    let bridge_b = bridge(&url).await;
+    let mapping = Mapping::prefix(PREFIX).unwrap();
+    let topics = ["raw.a", "raw.b"];
+    let mut deliveries = Vec::new();
+    for topic in topics {
+        let subject = mapping.to_subject(topic);
+        let d = bridge_b
+            .deliver(&subject, &bus, mapping.clone(), codec())
+            .await;
+        deliveries.push(d.expect("deliver"));
+    }
+    let mut rx = bus.subscribe_pattern::<Sample>("raw.>").unwrap();
+
+    // Per topic: one stream's sequence numbers, in the order they are sent.
+    let sent: [&[u64]; 2] = [
+        &[0, 1, 2, 5, 3, 4, 6, 6, 7], // a gap filled late, a duplicate
+        &[10, 11, 9, 12],             // a late start, then one from before it
+    ];
+    let client = async_nats::connect(&url).await.expect("raw client");
+    let origins = ["aaaaaaaaaaaaaaaa-0", "bbbbbbbbbbbbbbbb-0"];
+    // Interleaved, to check streams are kept apart.
+    for k in 0..sent.iter().map(|s| s.len()).max().unwrap() {
+        for ((topic, seqs), origin) in topics.iter().zip(sent).zip(origins) {
+            let Some(&seq) = seqs.get(k) else { continue };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(HEADER, format!("{origin} {seq} {}", codec().id()).as_str());
+            let mut body = Vec::new();
+            codec().encode(&Sample::new(seq), &mut body).unwrap();
+            client
+                .publish_with_headers(mapping.to_subject(topic), headers, body.into())
+                .await
+                .expect("publish");
+        }
+    }
+    client.flush().await.expect("flush");
+    let mut got = Received::default();
+    wait_until("B receives everything sent", || {
+        got.drain(&mut rx);
+        let received = |(d, s): (&Delivery, &[u64])| d.stats().received == s.len() as u64;
+        deliveries.iter().zip(sent).all(received)
+    })
+    .await;
+    for d in &deliveries {
+        let d = d.stats();
+        assert_eq!(d.received, d.delivered + d.out_of_order, "{d:?}");
+    }
+    wait_until("the delivered messages reach the subscriber", || {
+        got.drain(&mut rx);
+        deliveries
+            .iter()
+            .zip(topics)
+            .all(|(d, t)| d.stats().delivered == got.of(t).len() as u64)
+    })
+    .await;
+
+    let [a, b] = [deliveries[0].stats(), deliveries[1].stats()];
+    eprintln!("raw.a: {a:?}\nraw.b: {b:?}");
+    assert_eq!(
+        got.of("raw.a"),
+        [0, 1, 2, 5, 6, 7],
+        "raw.a: late ones dropped"
+    );
+    assert_eq!(
+        (a.delivered, a.lost, a.unseen_at_start, a.out_of_order),
+        (6, 2, 0, 3)
+    );
+    assert_eq!(got.of("raw.b"), [10, 11, 12], "raw.b: late one dropped");
+    assert_eq!(
+        (b.delivered, b.lost, b.unseen_at_start, b.out_of_order),
+        (3, 0, 10, 1)
+    );
+    for (d, latest) in [(a, 7), (b, 12)] {
+        assert_eq!(d.delivered + d.lost + d.unseen_at_start, latest + 1);
+    }
+}
+
 fn main() {
     Suite::new()
         .needs_server("repeated_server_restarts_while_publishing", || {
@@ -558,6 +643,9 @@ fn main() {
         })
         .needs_server("a_restarted_forwarding_starts_a_new_stream", || {
             on_runtime(a_restarted_forwarding_starts_a_new_stream)
+        })
+        .needs_server("out_of_order_messages_are_counted_and_dropped", || {
+            on_runtime(out_of_order_messages_are_counted_and_dropped)
         })
         .run()
 }
