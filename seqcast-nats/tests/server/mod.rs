@@ -18,6 +18,10 @@ pub struct NatsServer {
     monitor: Option<u16>,
     /// A configuration file (`-c`) this server owns and deletes on drop, if any.
     config: Option<PathBuf>,
+    /// The running process's log file (`-l`), deleted when the process is reaped.
+    log: PathBuf,
+    /// Processes spawned so far, to name each one's log file.
+    spawns: u32,
     child: Option<Child>,
 }
 
@@ -51,6 +55,8 @@ impl NatsServer {
                 port,
                 monitor: config.is_some().then(free_port),
                 config,
+                log: PathBuf::new(),
+                spawns: 0,
                 child: None,
             };
             if server.spawn() {
@@ -95,6 +101,7 @@ impl NatsServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_file(&self.log);
         }
     }
 
@@ -112,11 +119,25 @@ impl NatsServer {
         }
     }
 
-    /// Spawns the server on `self.port`; true once it accepts connections, false if it
-    /// exited (port taken).
+    /// Spawns the server on `self.port`; true once it is ready, false if it exited (a port
+    /// taken).
+    ///
+    /// Ready is what the process's own log says, not that the port accepts connections:
+    /// a port that `free_port` found free may be taken by another test's listener (a proxy,
+    /// another server's monitoring port) before this server binds it, and a connection
+    /// test would then take that listener for this server.
     fn spawn(&mut self) -> bool {
+        self.spawns += 1;
+        self.log = std::env::temp_dir().join(format!(
+            "seqcast-nats-test-{}-{}-{}.log",
+            std::process::id(),
+            self.port,
+            self.spawns
+        ));
+        let _ = std::fs::remove_file(&self.log);
         let mut command = Command::new(&self.binary);
         command.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        command.arg("-l").arg(&self.log);
         if let Some(config) = &self.config {
             command.arg("-c").arg(config);
         }
@@ -130,20 +151,24 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.binary.display()));
         self.child = Some(child);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return true;
-            }
+            let ready =
+                std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains("Server is ready"));
             let child = self.child.as_mut().expect("spawned above");
+            // Checked after the log: a server that logged ready and is still running holds
+            // its ports (it exits if it cannot bind one).
             if let Ok(Some(_)) = child.try_wait() {
                 self.child = None;
+                let _ = std::fs::remove_file(&self.log);
                 return false;
+            }
+            if ready {
+                return true;
             }
             assert!(
                 Instant::now() < deadline,
-                "nats-server on port {} did not accept connections within 20 s",
+                "nats-server on port {} was not ready within 20 s",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(20));
