@@ -19,7 +19,6 @@
 
 #[cfg(not(seqcast_loom))]
 #[path = "../tests/server/mod.rs"]
-#[allow(dead_code)]
 mod server;
 
 #[cfg(seqcast_loom)]

@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The header every forwarded message carries: `Seqcast: <origin> <seq> <codec>`, e.g.
-/// `Seqcast: 3f9c0a1b2c3d4e5f 1041 raw;size=16;le;tag=reading-v1`.
+/// `Seqcast: 3f9c0a1b2c3d4e5f-0 1041 raw;size=16;le;tag=reading-v1`.
 ///
-/// * `origin`: the id of the bridge that forwarded it ([`Bridge::origin`], 16 hex digits);
+/// * `origin`: the [`Forwarding`] that sent it: its bridge's id ([`Bridge::origin`], 16
+///   hex digits), `-`, and the forwarding's number in that bridge (from 0);
 /// * `seq`: its number in its *stream* (one stream per origin and subject), counting from 0
 ///   at the first message the forwarding read, lapped messages included;
 /// * `codec`: the [`Codec::id`] of the codec that encoded the body (the rest of the line).
@@ -23,6 +24,12 @@ use std::time::Duration;
 /// One header rather than three: async-nats parses each header of each message into a map,
 /// and with three the client's throughput drops by about a fifth on the measuring machine.
 pub const HEADER: &str = "Seqcast";
+
+/// The bridge part of a [`HEADER`] origin (all of it if it has no `-<forwarding>` part,
+/// as from another client).
+pub(crate) fn bridge_of(origin: &str) -> &str {
+    origin.split_once('-').map_or(origin, |(bridge, _)| bridge)
+}
 
 /// Splits a [`HEADER`] value into origin, sequence number and codec id.
 pub(crate) fn parse_header(value: &str) -> Option<(&str, u64, &str)> {
@@ -115,6 +122,7 @@ impl BridgeBuilder {
                 client,
                 runtime,
                 origin: new_origin(),
+                forwardings_made: AtomicU64::new(0),
                 idle_sleep: self.idle_sleep,
                 connection: counters,
                 remote: RemoteTopics::default(),
@@ -187,6 +195,10 @@ pub(crate) struct Shared {
     pub(crate) client: async_nats::Client,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) origin: String,
+    /// How many forwardings this bridge has started: the next one's number in its origin.
+    /// Each forwarding is a stream of its own, so that one started after another on the
+    /// same topics (which numbers from 0 again) is never taken for the old one going back.
+    forwardings_made: AtomicU64,
     pub(crate) idle_sleep: Duration,
     pub(crate) connection: Arc<ConnectionCounters>,
     pub(crate) remote: RemoteTopics,
@@ -255,13 +267,23 @@ impl Bridge {
         C: Codec<T>,
     {
         let subscriber = bus.subscribe_pattern::<T>(local).map_err(Error::Bus)?;
+        // Relaxed: a unique number is all that is needed.
+        let number = self.shared.forwardings_made.fetch_add(1, Ordering::Relaxed);
+        let origin = format!("{}-{number}", self.shared.origin);
         let counters = Arc::new(ForwardCounters::default());
         self.shared
             .forwards
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(counters.clone());
-        forward::start(self.shared.clone(), subscriber, mapping, codec, counters)
+        forward::start(
+            self.shared.clone(),
+            origin,
+            subscriber,
+            mapping,
+            codec,
+            counters,
+        )
     }
 
     /// Delivers every NATS message on `subject` (a subject or a wildcard) into the local
@@ -342,7 +364,8 @@ impl Bridge {
         self.shared.client.connection_state() == async_nats::connection::State::Connected
     }
 
-    /// This bridge's id, sent in [`HEADER`]: random, 16 hex digits.
+    /// This bridge's id: random, 16 hex digits; the first part of the origin that its
+    /// forwardings send in [`HEADER`], by which its deliveries recognise their echoes.
     pub fn origin(&self) -> &str {
         &self.shared.origin
     }
@@ -379,6 +402,12 @@ mod tests {
         assert_eq!(parse_header("x"), None);
         assert_eq!(parse_header("x y z"), None);
         assert_eq!(parse_header("x 1"), None);
+    }
+
+    #[test]
+    fn bridge_part_of_an_origin() {
+        assert_eq!(bridge_of("3f9c0a1b2c3d4e5f-12"), "3f9c0a1b2c3d4e5f");
+        assert_eq!(bridge_of("3f9c0a1b2c3d4e5f"), "3f9c0a1b2c3d4e5f");
     }
 
     #[test]

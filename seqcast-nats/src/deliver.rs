@@ -8,14 +8,23 @@
 //! subscription (a slow-consumer event) and the gap shows up in [`DeliverStats::lost`].
 //!
 //! Per message, in order: read the [`HEADER`](crate::HEADER), drop our own echoes (its
-//! origin is this bridge's), account the stream's sequence number (a jump is loss), check
-//! the codec id, map the subject to a topic name, decode, publish. Messages without the
+//! origin is this bridge's), account the stream's sequence number (a jump is loss; a
+//! number already passed is dropped as out of order), check the codec id, map the subject
+//! to a topic name, decode, publish.
+//!
+//! Why a late message is dropped rather than delivered: the receiver cannot tell a
+//! duplicate from a message it had given up as lost, and delivering either would break
+//! what the bridge promises: a duplicate is a second delivery (at most once), a late one
+//! lands after its successors in the local topic (stream order), and both would be counted
+//! twice (`delivered` and `lost`, or `delivered` twice), so that `delivered + lost +
+//! unseen_at_start` would exceed the stream's length. Dropped, each number of a stream is
+//! accounted exactly once. Messages without the
 //! seqcast header (from other NATS clients) are decoded and delivered too; they have no
 //! stream, so their loss cannot be detected.
 //!
 //! [`DeliverStats::lost`]: crate::DeliverStats::lost
 
-use crate::bridge::{parse_header, Shared, HEADER};
+use crate::bridge::{bridge_of, parse_header, Shared, HEADER};
 use crate::stats::{bump, DeliverCounters};
 use crate::{Codec, DeliverStats, Error, Mapping};
 use core::fmt;
@@ -112,7 +121,7 @@ struct Deliverer<T: Copy, C> {
     mapping: Mapping,
     codec: C,
     counters: Arc<DeliverCounters>,
-    /// Next expected sequence number, per origin bridge, per subject.
+    /// Next expected sequence number, per origin (forwarding), per subject.
     streams: HashMap<String, HashMap<String, u64>>,
     /// A publisher per local topic delivered into.
     publishers: HashMap<String, SharedPublisher<T>>,
@@ -132,11 +141,13 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                 bump(&c.decode_errors, 1);
                 return;
             };
-            if origin == self.shared.origin {
+            if bridge_of(origin) == self.shared.origin {
                 bump(&c.echoes, 1);
                 return;
             }
-            self.account(origin, message.subject.as_str(), seq);
+            if !self.account(origin, message.subject.as_str(), seq) {
+                return;
+            }
             if codec != self.codec.id() {
                 bump(&c.decode_errors, 1);
                 return;
@@ -161,7 +172,8 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
     }
 
     /// Counts the gap (if any) between the expected and the received sequence number.
-    fn account(&mut self, origin: &str, subject: &str, seq: u64) {
+    /// `false`: the stream is already past `seq` (counted out of order): drop the message.
+    fn account(&mut self, origin: &str, subject: &str, seq: u64) -> bool {
         let c = self.counters.clone();
         let stream = match self.streams.get_mut(origin) {
             Some(stream) => stream,
@@ -172,14 +184,16 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                 // First message of the stream here: what came before it is unseen.
                 bump(&c.unseen_at_start, seq);
                 stream.insert(subject.to_owned(), seq + 1);
+                true
+            }
+            Some(next) if seq < *next => {
+                bump(&c.out_of_order, 1);
+                false
             }
             Some(next) => {
-                if seq > *next {
-                    bump(&c.lost, seq - *next);
-                } else if seq < *next {
-                    bump(&c.out_of_order, 1);
-                }
-                *next = (*next).max(seq + 1);
+                bump(&c.lost, seq - *next);
+                *next = seq + 1;
+                true
             }
         }
     }

@@ -82,6 +82,7 @@ impl Drop for Forwarding {
 
 pub(crate) fn start<T, C>(
     shared: Arc<Shared>,
+    origin: String,
     subscriber: PatternSubscriber<T>,
     mapping: Mapping,
     codec: C,
@@ -95,6 +96,7 @@ where
     let (stop, stopped) = watch::channel(false);
     let worker = Forwarder {
         shared,
+        origin,
         subscriber,
         mapping,
         codec,
@@ -127,6 +129,8 @@ struct Route {
 
 struct Forwarder<T: Copy, C> {
     shared: Arc<Shared>,
+    /// This forwarding's origin in [`HEADER`]: `<bridge id>-<forwarding number>`.
+    origin: String,
     subscriber: PatternSubscriber<T>,
     mapping: Mapping,
     codec: C,
@@ -233,7 +237,7 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Forwarder<T, C> {
             return None;
         }
         let mut headers = HeaderMap::new();
-        let value = format!("{} {seq} {}", shared.origin, self.codec.id());
+        let value = format!("{} {seq} {}", self.origin, self.codec.id());
         headers.insert(HEADER, value.as_str());
         Some((subject, headers, Bytes::copy_from_slice(&self.body)))
     }

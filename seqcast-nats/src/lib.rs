@@ -45,24 +45,77 @@
 //!
 //! # Headers
 //! Every forwarded message carries one header, [`HEADER`]: `Seqcast: <origin> <seq>
-//! <codec>`: the forwarding bridge's random id, the message's number in its *stream* (one
-//! stream per origin and subject, counting lapped messages too), and the codec's id. The
-//! body is the codec's output alone, so other NATS clients can read it.
+//! <codec>`: the forwarding's origin (its bridge's random id and its number in that
+//! bridge), the message's number in its *stream* (one stream per origin and subject,
+//! counting lapped messages too), and the codec's id. The body is the codec's output
+//! alone, so other NATS clients can read it.
 //!
-//! # Lag and loss stay visible
-//! * The forwarder is an ordinary subscriber: it never slows a local publisher. When it
-//!   falls a ring behind (NATS slower than the publisher, or disconnected) it counts what it
-//!   missed in [`ForwardStats::lagged`].
-//! * Sequence numbers include what was missed, so the receiving side sees every hole,
-//!   whatever made it (forwarder lag, an outage, a slow consumer) and counts it in
-//!   [`DeliverStats::lost`] (or, before the first message a delivery receives, in
-//!   [`DeliverStats::unseen_at_start`]). For each stream, once its latest message has
-//!   arrived: `delivered + lost + unseen_at_start == messages the forwarder moved past`.
-//! * NATS core is at-most-once: messages in flight when a connection drops are gone. The
-//!   client reconnects by itself (forever, with backoff: [`BridgeBuilder`]), replays the
-//!   subscriptions and flushes what it buffered meanwhile; the bridge counts disconnects
-//!   and reconnects ([`ConnectionStats`]) and can call a hook
-//!   ([`BridgeBuilder::on_event`]).
+//! # What the bridge promises
+//! **At most once, in order, every loss counted.** A message published on a forwarded
+//! topic reaches a delivering bus at most once, and in the order of its stream; where it
+//! does not arrive the bridge counts it. It never waits for a message, retries it, or
+//! slows a local publisher for it: the forwarder is an ordinary subscriber that lags when
+//! NATS is slower than the publisher, and NATS core itself is at-most-once.
+//!
+//! A *stream* is what one [`Forwarding`] sends on one subject. Its messages carry, in
+//! [`HEADER`], the forwarding's origin and their number in the stream, from 0, numbers
+//! included for messages the forwarder missed; so the receiver sees every hole, whatever
+//! made it. Per stream:
+//!
+//! * sending side: `forwarded + lagged + skipped_remote + encode_errors + publish_errors`
+//!   ([`ForwardStats`]) is the number of the topic's messages the forwarding moved past:
+//!   all those published from its start on;
+//! * receiving side, once the stream's latest message has arrived:
+//!   `delivered + lost + unseen_at_start == latest seq + 1` ([`DeliverStats`]), where a
+//!   message refused by the codec, the mapping or the local bus counts in
+//!   `decode_errors`, `unmapped` or `bus_errors` instead of `delivered`;
+//! * and per delivery: `received == delivered + out_of_order + echoes + decode_errors +
+//!   unmapped + bus_errors`.
+//!
+//! The receiving counters:
+//! * [`lost`](DeliverStats::lost): gaps in a stream's numbers: messages the forwarder was
+//!   lapped on ([`ForwardStats::lagged`]), in flight when a connection dropped, published
+//!   while the receiving side was disconnected, or dropped for a slow consumer, by the
+//!   server or by the client. Known when a later message of the stream arrives.
+//! * [`unseen_at_start`](DeliverStats::unseen_at_start): the numbers before a stream's
+//!   first message at this delivery: forwarded before it subscribed, or lost; the two
+//!   cannot be told apart.
+//! * [`out_of_order`](DeliverStats::out_of_order): messages whose number the stream has
+//!   already passed, a duplicate or a late one (the receiver cannot tell which): dropped,
+//!   so that nothing is delivered twice or after its successors, and counted only here.
+//!   NATS keeps the order of each connection, so the bridge's own forwarders cause none.
+//!
+//! Faults, and what they do:
+//! * **A lost connection or a server restart**: the client reconnects by itself (forever,
+//!   with backoff: [`BridgeBuilder`]), replays the subscriptions and flushes what it
+//!   buffered meanwhile. Messages in flight are gone; a forwarding side disconnected for
+//!   longer than the client's buffer and the ring hold is lapped. Streams continue across
+//!   reconnects, so all of it is counted as `lost`. The bridge counts disconnects and
+//!   reconnects ([`ConnectionStats`]) and can call a hook ([`BridgeBuilder::on_event`]).
+//! * **Only the receiving side disconnected**: the server drops what its subscriptions
+//!   would have had meanwhile: `lost`, once it is back.
+//! * **A slow consumer**: a server whose buffer for a client exceeds its limit
+//!   (`max_pending`) drops what it held and closes the connection: `lost`, after the
+//!   reconnect. A client whose subscription buffer is full drops messages itself
+//!   ([`ConnectionStats::slow_consumers`]): `lost` too.
+//! * **A restarted forwarder** (a new [`Bridge`], or a forwarding stopped and started
+//!   again on the same one) is a new origin, so a new stream numbered from 0: nothing is
+//!   counted lost or out of order for it.
+//!
+//! Not promised:
+//! * Delivery itself: nothing is redelivered (use JetStream for at-least-once).
+//! * Counting the loss of a stream's *last* messages: a gap is only seen when a later
+//!   message of the same stream arrives, so what is lost just before a stream ends (its
+//!   forwarding stopped, its bridge dropped) is never counted. Flush before dropping a
+//!   bridge ([`Bridge::client`]`().flush()`) so that at least its buffer goes out.
+//! * Counting messages published while no forwarding of the topic runs: nobody reads them.
+//! * Per-stream counters: a delivery's counters are summed over its streams (subjects and
+//!   origins); a delivery per subject with one forwarding per topic gives one stream's.
+//! * Messages from other NATS clients (without the header) have no stream: they are
+//!   delivered, but their loss cannot be seen.
+//! * Order across streams (different subjects, or different origins on one subject).
+//! * Forgetting streams: a delivery keeps the next expected number of every stream it
+//!   has seen while it runs (a few bytes per origin and subject).
 //!
 //! # Loop prevention
 //! A bus that both forwards and delivers the same names would otherwise send its own

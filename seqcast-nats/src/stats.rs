@@ -37,6 +37,11 @@ pub struct ForwardStats {
 }
 
 /// Counters of one or more [`Delivery`](crate::Delivery)s (NATS → local bus).
+///
+/// Per stream, once its latest message has arrived: `delivered + lost + unseen_at_start ==
+/// latest seq + 1` (plus `decode_errors`, `unmapped` and `bus_errors` for messages that
+/// were refused); per delivery, `received == delivered + out_of_order + echoes +
+/// decode_errors + unmapped + bus_errors`. See the [crate docs](crate#what-the-bridge-promises).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliverStats {
@@ -44,11 +49,12 @@ pub struct DeliverStats {
     pub received: u64,
     /// Messages published into a local topic.
     pub delivered: u64,
-    /// Messages of a forwarding bridge that never arrived here: gaps in the per-stream
-    /// [`HEADER`](crate::HEADER) sequence numbers (one stream per origin bridge and subject). Counts what the
-    /// forwarder lost to lag, what NATS dropped during an outage or for a slow consumer,
-    /// and what was published while this side was disconnected. Known once a later message
-    /// of the stream arrives. (Before a stream's first message here, see
+    /// Messages of a stream that never arrived here: gaps in its
+    /// [`HEADER`](crate::HEADER) sequence numbers (one stream per forwarding and subject).
+    /// Counts what the forwarder lost to lag, what was in flight when a connection dropped,
+    /// what was published while this side was disconnected, and what the server or the
+    /// client dropped for a slow consumer. Known once a later message of the stream
+    /// arrives. (Before a stream's first message here, see
     /// [`unseen_at_start`](Self::unseen_at_start).)
     pub lost: u64,
     /// Per stream, the sequence number of the first message this delivery received: the
@@ -56,9 +62,11 @@ pub struct DeliverStats {
     /// subscribed or lost (the two cannot be told apart). So, per stream, once its latest
     /// message has arrived: `delivered + lost + unseen_at_start == latest seq + 1`.
     pub unseen_at_start: u64,
-    /// Messages whose sequence number was below one already seen on their stream
-    /// (delivered anyway; NATS keeps order per connection, so this indicates a restarted
-    /// forwarder reusing an origin id, which the bridge does not do).
+    /// Messages whose sequence number their stream had already passed: a duplicate or a
+    /// late message, which the receiver cannot tell apart. Dropped, so that nothing is
+    /// delivered twice or after its successors, and counted only here (a late one was
+    /// already counted in [`lost`](Self::lost)). NATS keeps each connection's order and
+    /// every forwarding is a stream of its own, so the bridge's forwarders cause none.
     pub out_of_order: u64,
     /// Messages forwarded by this very bridge that came back (the header's origin is ours):
     /// dropped (loop prevention).
@@ -86,7 +94,8 @@ pub struct ConnectionStats {
     /// Successful reconnections: `connects - 1`.
     pub reconnects: u64,
     /// Slow-consumer events: the client dropped messages for a subscription whose buffer
-    /// was full (they also show up as [`DeliverStats::lost`]).
+    /// was full (they also show up as [`DeliverStats::lost`]). A server that finds this
+    /// client too slow closes its connection instead: a disconnect here, and loss.
     pub slow_consumers: u64,
     /// Server and client errors reported by the client.
     pub errors: u64,

@@ -2,14 +2,13 @@
 //! process on a loopback port; see `server/mod.rs`). Every wait is bounded by a generous
 //! timeout; no test asserts a duration.
 //!
-//! A harness of its own (libtest-mimic), so that on a machine without `nats-server` the
-//! tests that need one are listed as *ignored*, with a note saying how to run them, instead
-//! of failing the workspace's test run or passing without having run. With
-//! `SEQCAST_REQUIRE_NATS=1` (CI) they run whatever happens, and fail if there is no server.
+//! A harness of its own (libtest-mimic, see `common/mod.rs`), so that on a machine without
+//! `nats-server` the tests that need one are listed as *ignored* instead of failing.
 
+mod common;
 mod server;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use common::{on_runtime, wait_until, Suite};
 use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{Bus, PatternSubscriber};
 use seqcast_nats::{Bridge, Error, Mapping, RawCodec, HEADER};
@@ -17,10 +16,7 @@ use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// Generous bound on every wait: the machine may be slow, the tests must not be flaky.
-const TIMEOUT: Duration = Duration::from_secs(20);
+use std::time::Duration;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -32,15 +28,6 @@ struct Reading {
 
 fn codec() -> RawCodec<Reading> {
     RawCodec::with_tag("reading-v1")
-}
-
-/// Polls `done` (every 5 ms) until it holds; panics naming `what` after [`TIMEOUT`].
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < TIMEOUT, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// What a local subscriber on bus B has received, per topic, in arrival order.
@@ -373,43 +360,16 @@ async fn connect_without_server_fails() {
     assert!(matches!(err, Error::Connect(_)), "{err}");
 }
 
-/// Runs one test on a fresh two-worker runtime, as `#[tokio::test(flavor = "multi_thread")]`
-/// would.
-fn on_runtime<F: std::future::Future<Output = ()>>(test: fn() -> F) -> Result<(), Failed> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(test());
-    Ok(())
-}
-
 fn main() {
-    let args = Arguments::from_args();
-    let required = std::env::var_os("SEQCAST_REQUIRE_NATS").is_some_and(|v| v != "0");
-    let missing = server::binary().is_none() && !required;
-    let needs_server = |name: &'static str, test: fn() -> Result<(), Failed>| {
-        Trial::test(name, test).with_ignored_flag(missing)
-    };
-    let trials = vec![
-        needs_server("two_buses_through_nats_survive_a_server_outage", || {
+    Suite::new()
+        .needs_server("two_buses_through_nats_survive_a_server_outage", || {
             on_runtime(two_buses_through_nats_survive_a_server_outage)
-        }),
-        needs_server("same_names_both_ways_do_not_loop", || {
+        })
+        .needs_server("same_names_both_ways_do_not_loop", || {
             on_runtime(same_names_both_ways_do_not_loop)
-        }),
-        Trial::test("connect_without_server_fails", || {
+        })
+        .test("connect_without_server_fails", || {
             on_runtime(connect_without_server_fails)
-        }),
-    ];
-    if missing {
-        let skipped = trials.iter().filter(|t| t.has_ignored_flag()).count();
-        println!(
-            "\nNOTE: nats-server not found: {skipped} seqcast-nats tests that need a real NATS \
-             server are IGNORED below (not run); {}.\n",
-            server::INSTALL_HINT
-        );
-    }
-    libtest_mimic::run(&args, trials).exit();
+        })
+        .run()
 }
