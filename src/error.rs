@@ -28,6 +28,20 @@ impl fmt::Display for CapacityError {
 
 impl std::error::Error for CapacityError {}
 
+impl CapacityError {
+    /// The one capacity rule of every ring (in-process, bus, shared memory): at least one
+    /// slot, rounded up to a power of two that fits in a `usize`. (Whether the ring then fits
+    /// in memory or on its file system is the caller's check.)
+    pub(crate) fn check(requested: usize) -> Result<usize, CapacityError> {
+        if requested == 0 {
+            return Err(CapacityError::Zero);
+        }
+        requested
+            .checked_next_power_of_two()
+            .ok_or(CapacityError::TooLarge { requested })
+    }
+}
+
 /// Why a `try_recv` returned no message: [`Subscriber::try_recv`](crate::Subscriber::try_recv),
 /// [`ShmSubscriber::try_recv`](crate::shm::ShmSubscriber::try_recv), and, wrapped in a
 /// [`TopicError`] that names the topic,

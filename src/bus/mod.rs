@@ -333,15 +333,7 @@ impl BusBuilder {
     /// assert_eq!(seqcast::Bus::builder().capacity(100).try_build().unwrap().capacity(), 128);
     /// ```
     pub fn try_build(self) -> Result<Bus, CapacityError> {
-        if self.capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
-        let capacity =
-            self.capacity
-                .checked_next_power_of_two()
-                .ok_or(CapacityError::TooLarge {
-                    requested: self.capacity,
-                })?;
+        let capacity = CapacityError::check(self.capacity)?;
         Ok(Bus {
             inner: Arc::new(Inner {
                 table: TopicTable::new(),

@@ -153,13 +153,10 @@ pub(crate) struct Ring<T: Copy> {
 
 impl<T: Copy> Ring<T> {
     fn try_new(capacity: usize) -> Result<Self, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
+        let cap = CapacityError::check(capacity)?;
         let too_large = CapacityError::TooLarge {
             requested: capacity,
         };
-        let cap = capacity.checked_next_power_of_two().ok_or(too_large)?;
         // Keep the byte size representable (isize::MAX) before asking the allocator.
         core::alloc::Layout::array::<Slot<T>>(cap).map_err(|_| too_large)?;
         let mut slots = Vec::new();

@@ -91,14 +91,7 @@ impl<T: Plain> ShmPublisher<T> {
         type_name: &str,
     ) -> Result<Self, ShmError> {
         let path = path.as_ref();
-        if capacity == 0 {
-            return Err(ShmError::Capacity(CapacityError::Zero));
-        }
-        let capacity = capacity
-            .checked_next_power_of_two()
-            .ok_or(ShmError::Capacity(CapacityError::TooLarge {
-                requested: capacity,
-            }))?;
+        let capacity = CapacityError::check(capacity).map_err(ShmError::Capacity)?;
         check_not_in_use(path)?;
         let name = path
             .file_name()
