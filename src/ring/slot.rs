@@ -39,14 +39,16 @@
 //! Padding bytes of `T` are uninitialised; copying them through integer atomics would be UB, so
 //! words are `MaybeUninit<u64>` end to end ([`Word`] is `AtomicMaybeUninit<u64>`).
 //!
-//! On x86-64 (outside loom) words move two at a time: one 16-byte SSE load or store in an
-//! `asm!` block (`Payload::load_pair`, `Payload::store_pair`). For the memory model such a
-//! block stands for two Relaxed 8-byte atomic accesses of those words (byte-wise ones if the
-//! hardware splits it further): exactly what the word loop does, so the argument above
-//! holds unchanged, and a torn pair is caught by the stamp check like a torn word. Issue #8:
-//! with 8-byte atomics a 256 B copy was 32 loads and 32 stores on each side; in two A/B
-//! batches the pairs took the one-way p50 at 256 B from 1.44x and 1.69x to 1.30x and 1.31x
-//! the one-line limit (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
+//! On x86-64 words move two at a time: one 16-byte SSE load or store in an `asm!` block
+//! (`Payload::load_pair`, `Payload::store_pair`). For the memory model such a block stands
+//! for two Relaxed 8-byte atomic accesses of those words, in either order, with no fence
+//! between them (byte-wise ones if the hardware splits it further): exactly what the word
+//! loop does, so the argument above holds unchanged, and a torn pair is caught by the stamp
+//! check like a torn word. With 8-byte atomics a 256 B copy is 32 loads and 32 stores on each
+//! side; the pairs halve that and measurably lower the one-way latency of large payloads
+//! (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
+//!
+//! Miri cannot run `asm!`: under Miri the copy is the plain word loop.
 
 use crate::sync::{fence, AtomicU64, Ordering, Word};
 use core::mem::{size_of, MaybeUninit};
@@ -141,6 +143,13 @@ impl<T: Copy> Slot<T> {
         self.payload.store(value);
         // Release: pairs with the Acquire stamp load in `read`, publishing the payload words.
         self.stamp.store(done(seq), DONE_ORDER);
+    }
+
+    /// Zeroes the payload words in place (Miri only: see `Payload::zero`). Relaxed stores:
+    /// the ring is not shared yet; handing it to other threads orders them.
+    #[cfg(miri)]
+    pub(crate) fn zero_payload(&self) {
+        self.payload.zero();
     }
 
     /// The current stamp. `Acquire`: a `SharedPublisher` waiting for the previous lap to finish
@@ -252,7 +261,22 @@ impl<T: Copy> Payload<T> {
     /// written in one burst right before the final stamp (DESIGN.md §5).
     #[inline]
     fn store(&self, value: T) {
+        #[cfg(not(miri))]
         let src = MaybeUninit::new(Words { value });
+        // Under Miri a word is a plain `AtomicU64` (`crate::sync`), which must not be handed
+        // uninitialised bytes: zero the bytes that widen `T` to whole words, so that only
+        // padding inside `T` itself stays uninitialised (and Miri reports such payloads). The
+        // buffer is written in place: a typed move of it could drop the zeroed tail again.
+        #[cfg(miri)]
+        let mut src = MaybeUninit::<Words<T>>::uninit();
+        #[cfg(miri)]
+        // SAFETY: both writes stay inside `src` (`value` is a field of the union `Words<T>`,
+        // so its write is in bounds and aligned); the second overwrites only the first
+        // `size_of::<T>()` bytes.
+        unsafe {
+            src.as_mut_ptr().write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*src.as_mut_ptr()).value).write(value);
+        }
         let src = src.as_ptr().cast::<MaybeUninit<u64>>();
         self.store_range(src, Self::IN_STAMP_LINE, Self::WORDS);
         self.store_range(src, 0, Self::IN_STAMP_LINE);
@@ -273,7 +297,7 @@ impl<T: Copy> Payload<T> {
     /// so no 16-byte pair straddles two cache lines.
     #[inline(always)]
     fn store_range(&self, src: *const MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+        #[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -296,7 +320,7 @@ impl<T: Copy> Payload<T> {
     /// Loads words `from..to` into `dst`, a local of `WORDS` words (split as `store_range`).
     #[inline(always)]
     fn load_range(&self, dst: *mut MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+        #[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -318,7 +342,7 @@ impl<T: Copy> Payload<T> {
 }
 
 /// Two payload words, moved by one SSE instruction (x86-64 only; see `Payload::load_pair`).
-#[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+#[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
 type Pair = core::arch::x86_64::__m128i;
 
 #[cfg(not(seqcast_loom))]
@@ -335,8 +359,17 @@ impl<T: Copy> Payload<T> {
         Payload(UnsafeCell::new(MaybeUninit::uninit()))
     }
 
+    /// Stores zeros into every word, in place: under Miri readers load words of slots never
+    /// written (`Ring::new` calls this once the slots are where they stay).
+    #[cfg(miri)]
+    fn zero(&self) {
+        for i in 0..Self::WORDS {
+            self.word(i).store(MaybeUninit::new(0), Ordering::Relaxed);
+        }
+    }
+
     /// Words `i` and `i + 1` in one 16-byte SSE load (x86-64 has SSE2 on every CPU).
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     #[inline(always)]
     fn load_pair(&self, i: usize) -> Pair {
         debug_assert!(i + 1 < Self::WORDS);
@@ -359,7 +392,7 @@ impl<T: Copy> Payload<T> {
     }
 
     /// Stores `v` into words `i` and `i + 1` with one 16-byte SSE store.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     #[inline(always)]
     fn store_pair(&self, i: usize, v: Pair) {
         debug_assert!(i + 1 < Self::WORDS);
@@ -409,6 +442,7 @@ impl<T: Copy> Payload<T> {
     fn word(&self, i: usize) -> &Word {
         &self.0[i]
     }
+
 }
 
 // SAFETY: a `Slot` is shared between the publisher and subscribers. Its only interior
