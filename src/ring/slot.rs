@@ -48,7 +48,12 @@
 //! side; the pairs halve that and measurably lower the one-way latency of large payloads
 //! (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
 //!
-//! Miri cannot run `asm!`: under Miri the copy is the plain word loop.
+//! The checkers see the pair path as follows. Under loom the same pair loop is compiled, and
+//! a pair is what the argument says it stands for: two Relaxed loom word accesses (high word
+//! first, the opposite of the word loop; with no fence between them the order changes no
+//! outcome the model allows). That is weaker than one 16-byte step, so every execution of
+//! the real instruction is among those loom explores. Miri cannot run `asm!`: under Miri the
+//! copy is the plain word loop, and the pair loop is left to loom and the stress tests.
 
 use crate::sync::{fence, AtomicU64, Ordering, Word};
 use core::mem::{size_of, MaybeUninit};
@@ -138,7 +143,10 @@ impl<T: Copy> Slot<T> {
     pub(crate) fn write(&self, seq: u64, value: T) {
         self.stamp.store(writing(seq), Ordering::Relaxed);
         // Release fence: orders the odd stamp before every payload word store, so a reader that
-        // loads one of the new words sees the odd stamp on its re-check (module docs).
+        // loads one of the new words sees the odd stamp on its re-check (module docs). The loom
+        // teeth build `seqcast_loom_broken_fence` drops it: the multi-word models must then
+        // find a torn read.
+        #[cfg(not(seqcast_loom_broken_fence))]
         fence(Ordering::Release);
         self.payload.store(value);
         // Release: pairs with the Acquire stamp load in `read`, publishing the payload words.
@@ -239,7 +247,12 @@ impl<T: Copy> Payload<T> {
     /// Number of leading words that share the stamp's cache line (the payload starts right
     /// after the stamp, at the payload's alignment; a slot starts a line).
     const IN_STAMP_LINE: usize = {
+        // Under loom the slot's fields are loom objects of other sizes: compute the offset of
+        // the real layout, so the loom models copy in the same order as real builds.
+        #[cfg(not(seqcast_loom))]
         let offset = core::mem::offset_of!(Slot<T>, payload);
+        #[cfg(seqcast_loom)]
+        let offset = core::mem::offset_of!(RealLayout<T>, payload);
         let room = if offset < 64 { (64 - offset) / 8 } else { 0 };
         if room < Self::WORDS {
             room
@@ -297,7 +310,7 @@ impl<T: Copy> Payload<T> {
     /// so no 16-byte pair straddles two cache lines.
     #[inline(always)]
     fn store_range(&self, src: *const MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
+        #[cfg(any(seqcast_loom, all(target_arch = "x86_64", not(miri))))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -320,7 +333,7 @@ impl<T: Copy> Payload<T> {
     /// Loads words `from..to` into `dst`, a local of `WORDS` words (split as `store_range`).
     #[inline(always)]
     fn load_range(&self, dst: *mut MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
+        #[cfg(any(seqcast_loom, all(target_arch = "x86_64", not(miri))))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -344,6 +357,18 @@ impl<T: Copy> Payload<T> {
 /// Two payload words, moved by one SSE instruction (x86-64 only; see `Payload::load_pair`).
 #[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
 type Pair = core::arch::x86_64::__m128i;
+
+/// Under loom, a pair is two words moved by two loom accesses (module docs).
+#[cfg(seqcast_loom)]
+type Pair = [MaybeUninit<u64>; 2];
+
+/// The real slot's layout, for `Payload::IN_STAMP_LINE` under loom.
+#[cfg(seqcast_loom)]
+#[repr(C, align(64))]
+struct RealLayout<T: Copy> {
+    stamp: u64,
+    payload: MaybeUninit<Words<T>>,
+}
 
 #[cfg(not(seqcast_loom))]
 use core::cell::UnsafeCell;
@@ -443,6 +468,24 @@ impl<T: Copy> Payload<T> {
         &self.0[i]
     }
 
+    /// Words `i` and `i + 1` as the SSE load stands for them: two Relaxed loads, with no fence
+    /// between (module docs). The multi-word teeth build (`seqcast_loom_broken_fence`) relies
+    /// on this path too: a torn pair must be caught by the stamp check.
+    #[inline]
+    fn load_pair(&self, i: usize) -> Pair {
+        debug_assert!(i + 1 < Self::WORDS);
+        let hi = self.word(i + 1).load(Ordering::Relaxed);
+        let lo = self.word(i).load(Ordering::Relaxed);
+        [lo, hi]
+    }
+
+    /// Words `i` and `i + 1` as the SSE store stands for them: two Relaxed stores.
+    #[inline]
+    fn store_pair(&self, i: usize, v: Pair) {
+        debug_assert!(i + 1 < Self::WORDS);
+        self.word(i + 1).store(v[1], Ordering::Relaxed);
+        self.word(i).store(v[0], Ordering::Relaxed);
+    }
 }
 
 // SAFETY: a `Slot` is shared between the publisher and subscribers. Its only interior
