@@ -626,6 +626,9 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
     let info = tx.info();
     let poke = std::sync::Arc::new(Poke::open(&path));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Opened before the hammering starts: `open_at` checks the head against the slots, and
+    // rightly refuses a file whose only stamp it happens to read as 0.
+    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let hammer = {
         let (poke, stop) = (poke.clone(), stop.clone());
         std::thread::spawn(move || {
@@ -636,7 +639,6 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
             }
         })
     };
-    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let lags = within("hammered receive", 60, move || {
         let (mut lags, mut delivered) = (0u64, 0u64);
         let start = std::time::Instant::now();
