@@ -394,7 +394,9 @@ fn property_matcher_against_reference() {
     let mut rng = Rng(0x5EED_CA57_0000_0003);
     let tokens = ["a", "b", "ab", "c"];
     let mut matched = 0;
-    for _ in 0..20_000 {
+    // Far fewer under Miri, which interprets every step.
+    let cases = if cfg!(miri) { 200 } else { 20_000 };
+    for _ in 0..cases {
         // Structured, always-valid names and patterns: exercise matching.
         let name: Vec<&str> = (0..1 + rng.below(4)).map(|_| rng.pick(&tokens)).collect();
         let len = 1 + rng.below(4);
@@ -417,11 +419,14 @@ fn property_matcher_against_reference() {
             "{pattern_s:?} vs {name_s:?}"
         );
     }
-    assert!(matched > 1000, "the generator hits matches too ({matched})");
+    assert!(
+        matched > cases / 20,
+        "the generator hits matches too ({matched})"
+    );
 
     // Arbitrary strings: validity and matching.
     let alphabet = ["a", "b", ".", ".", "*", ">", " ", "\t", "é", "\u{0}"];
-    for _ in 0..20_000 {
+    for _ in 0..cases {
         let gen =
             |rng: &mut Rng| -> String { (0..rng.below(7)).map(|_| rng.pick(&alphabet)).collect() };
         let (name, pattern) = (gen(&mut rng), gen(&mut rng));
@@ -457,6 +462,10 @@ struct Order {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "`Order` has padding bytes: under Miri payload words are plain AtomicU64s (src/sync.rs)"
+)]
 fn publish_and_subscribe_share_a_topic() {
     let bus = Bus::new();
     let mut a = bus.subscribe::<Order>("order.created").unwrap();
@@ -906,6 +915,7 @@ fn pattern_reads_topics_created_and_removed_before_it_looked() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "300 topics created and removed: minutes under Miri")]
 fn pattern_reports_forgotten_topics_only_if_they_match_and_up_to_288_removals_back() {
     // A subscriber under Disconnect that does not poll while 300 topics are removed: 40
     // match (every 7th one, "job.*", `u64`), others do not match or carry another type.
