@@ -54,9 +54,10 @@ impl<const N: usize> Message for [u64; N] {
             let index = (w >> 32) & 0xFFFF;
             decode(w & !0x0000_FFFF_0000_0000).filter(|_| index == i as u64 + 1)
         };
-        let first = whole(self[0], 0);
-        if first.is_some() && (1..N).all(|i| whole(self[i], i) == first) {
-            return Ok(first.unwrap());
+        if let Some(first) = whole(self[0], 0) {
+            if (1..N).all(|i| whole(self[i], i) == Some(first)) {
+                return Ok(first);
+            }
         }
         let words: Vec<_> = (0..N).map(|i| whole(self[i], i)).collect();
         Err(format!(
