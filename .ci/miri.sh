@@ -24,7 +24,8 @@ export SEQCAST_STRESS_MESSAGES="${SEQCAST_STRESS_MESSAGES:-200}"
 export RUST_BACKTRACE=0
 # The timer thread (src/timer.rs) never exits by design; without this Miri fails every test
 # binary that set an alarm ("main thread terminated without waiting for all threads").
-export MIRIFLAGS="${MIRIFLAGS:--Zmiri-ignore-leaks}"
+# Miri's isolation hides the host environment: forward the size the stress tests read.
+export MIRIFLAGS="${MIRIFLAGS:--Zmiri-ignore-leaks} -Zmiri-env-forward=SEQCAST_STRESS_MESSAGES"
 
 now() { date +%s; }
 failed=()

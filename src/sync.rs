@@ -89,8 +89,8 @@ mod imp {
 
     impl Word {
         pub(crate) fn new(v: MaybeUninit<u64>) -> Self {
-            // SAFETY: loom builds are test-only; their payloads are `u64`s (no padding), so
-            // every word handed to a `Word` is initialised.
+            // SAFETY: loom builds are test-only; their payloads are `u64`s or arrays of them
+            // (no padding), so every word handed to a `Word` is initialised.
             Word(loom::sync::atomic::AtomicU64::new(unsafe {
                 v.assume_init()
             }))
