@@ -269,7 +269,7 @@ fn accounting_holds_while_the_table_churns() {
 
 #[test]
 fn racing_creators_agree_on_the_type() {
-    const RACES: usize = 200;
+    const RACES: usize = if cfg!(miri) { 10 } else { 200 };
     let bus = Bus::new();
     let barrier = Arc::new(Barrier::new(2));
     let racer = |typed_u64: bool| {
@@ -326,7 +326,7 @@ fn lookups_and_sends_race_with_create_and_remove() {
     // One long-lived topic that every thread looks up again and again while another thread
     // creates and removes unrelated topics: nothing is lost (capacity > total, no lag).
     const THREADS: u64 = 3;
-    const SENDS: u64 = 1_500;
+    const SENDS: u64 = if cfg!(miri) { 50 } else { 1_500 };
     let bus = Bus::builder().capacity(8192).build();
     let mut rx = bus.subscribe::<u64>("steady").unwrap();
     let stop = Arc::new(AtomicBool::new(false));
