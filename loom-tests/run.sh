@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
-# wake-up and room models against deliberately broken builds must fail.
+# wake-up, room and multi-word models against deliberately broken builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
 #   LOOM_MAX_PREEMPTIONS=3 loom-tests/run.sh
@@ -95,6 +95,23 @@ if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_room" CARGO_TARGET_DI
 else
     echo "=== teeth: FAILED: the lost room wake-up was NOT caught (or did not build) after $(elapsed "$t")"
     failed+=("teeth-room")
+fi
+rm -f "$log"
+
+echo "--- loom teeth: multi-word model against --cfg seqcast_loom_broken_fence (no writer release fence before the payload words)"
+t=$(now)
+log=$(mktemp)
+# The broken build compiles only the multi-word teeth test, #[should_panic(expected = "torn
+# multi-word read")]: it passes only if loom finds a payload mixing words of two messages.
+if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_fence" CARGO_TARGET_DIR=target/loom-broken \
+    cargo test -p loom-tests --release --test multiword -- --nocapture --test-threads=1 2>&1 | tee "$log" \
+    && grep -q "torn multi-word read" "$log" \
+    && grep -q "test result: ok. 1 passed" "$log"; then
+    echo "=== teeth: the torn multi-word read is caught in $(elapsed "$t"):"
+    echo "    $(grep -m1 -o 'torn multi-word read.*' "$log")"
+else
+    echo "=== teeth: FAILED: the torn multi-word read was NOT caught (or did not build) after $(elapsed "$t")"
+    failed+=("teeth-fence")
 fi
 rm -f "$log"
 

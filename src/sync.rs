@@ -9,7 +9,15 @@
 //! (padding of `T`). In normal builds it is `atomic_maybe_uninit::AtomicMaybeUninit<u64>`,
 //! which copies such bytes with plain `mov`s in inline assembly, so a payload with padding is
 //! copied without undefined behaviour. loom has no such type: under loom a `Word` wraps a loom
-//! `AtomicU64`, which is only sound for payloads without padding (the loom models use `u64`).
+//! `AtomicU64`, which is only sound for payloads without padding (the loom models use `u64`
+//! and arrays of `u64`).
+//!
+//! Miri cannot run inline assembly either, so under `cfg(miri)` a `Word` is a std `AtomicU64`
+//! too: Miri then checks the seqlock's atomics and fences as they are written, but only for
+//! payloads without padding bytes inside `T` (storing an uninitialised byte through a `u64`
+//! is undefined behaviour, which Miri reports). The bytes that widen a `T` to whole words are
+//! zeroed under Miri (`ring::slot`), so `u8` or `[u8; 3]` payloads are checked too. Tests that
+//! send payloads with padding are ignored under Miri.
 
 #[cfg(not(seqcast_loom))]
 mod imp {
@@ -19,7 +27,44 @@ mod imp {
     pub(crate) use std::thread::{sleep, yield_now};
 
     /// One payload word (see the module docs).
+    #[cfg(not(miri))]
     pub(crate) type Word = atomic_maybe_uninit::AtomicMaybeUninit<u64>;
+
+    /// One payload word under Miri: a std `AtomicU64` (see the module docs).
+    #[cfg(miri)]
+    pub(crate) use super::miri_word::Word;
+}
+
+/// The Miri stand-in for `AtomicMaybeUninit<u64>`: the same `from_ptr`/`load`/`store` surface
+/// over a std `AtomicU64`, sound only for words that are initialised (payloads without padding).
+#[cfg(all(miri, not(seqcast_loom)))]
+mod miri_word {
+    use std::mem::MaybeUninit;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[repr(transparent)]
+    pub(crate) struct Word(AtomicU64);
+
+    impl Word {
+        /// # Safety
+        /// As `AtomicU64::from_ptr`: `ptr` is 8-aligned, valid for the returned lifetime, and
+        /// only accessed atomically meanwhile.
+        pub(crate) unsafe fn from_ptr<'a>(ptr: *mut MaybeUninit<u64>) -> &'a Word {
+            // SAFETY: `Word` is a transparent `AtomicU64`, and `MaybeUninit<u64>` has the
+            // layout of `u64`; the caller upholds `AtomicU64::from_ptr`'s contract.
+            let atomic: &'a AtomicU64 = unsafe { AtomicU64::from_ptr(ptr.cast::<u64>()) };
+            // SAFETY: `Word` is `repr(transparent)` over `AtomicU64`.
+            unsafe { &*(atomic as *const AtomicU64).cast::<Word>() }
+        }
+        pub(crate) fn load(&self, order: Ordering) -> MaybeUninit<u64> {
+            MaybeUninit::new(self.0.load(order))
+        }
+        pub(crate) fn store(&self, v: MaybeUninit<u64>, order: Ordering) {
+            // SAFETY: under Miri only padding-free payloads are sent (module docs), so every
+            // word is initialised; were one not, Miri would report this `assume_init`.
+            self.0.store(unsafe { v.assume_init() }, order)
+        }
+    }
 }
 
 #[cfg(seqcast_loom)]
@@ -44,8 +89,8 @@ mod imp {
 
     impl Word {
         pub(crate) fn new(v: MaybeUninit<u64>) -> Self {
-            // SAFETY: loom builds are test-only; their payloads are `u64`s (no padding), so
-            // every word handed to a `Word` is initialised.
+            // SAFETY: loom builds are test-only; their payloads are `u64`s or arrays of them
+            // (no padding), so every word handed to a `Word` is initialised.
             Word(loom::sync::atomic::AtomicU64::new(unsafe {
                 v.assume_init()
             }))
@@ -78,15 +123,23 @@ pub(crate) use imp::*;
 #[cfg(not(seqcast_loom))]
 mod barrier {
     use std::sync::atomic::{compiler_fence, fence, Ordering};
-    use std::sync::OnceLock;
 
     /// Whether this process registered for expedited private membarriers (asked once).
+    /// Never under Miri, which cannot run the syscall: both sides then use `fence(SeqCst)`,
+    /// the symmetric fallback, which Miri's weak-memory emulation can check.
+    #[cfg(miri)]
     pub(crate) fn asymmetric_available() -> bool {
-        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        false
+    }
+
+    /// Whether this process registered for expedited private membarriers (asked once).
+    #[cfg(not(miri))]
+    pub(crate) fn asymmetric_available() -> bool {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *AVAILABLE.get_or_init(register)
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     fn register() -> bool {
         const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
         // SAFETY: membarrier takes two integers and no pointers; an unsupported command just
@@ -94,7 +147,7 @@ mod barrier {
         unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 }
     }
 
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(all(not(target_os = "linux"), not(miri)))]
     fn register() -> bool {
         false
     }
@@ -111,7 +164,7 @@ mod barrier {
 
     /// The parking side: a full barrier on every CPU running this process.
     pub(crate) fn heavy_barrier(asymmetric: bool) {
-        #[cfg(target_os = "linux")]
+        #[cfg(all(target_os = "linux", not(miri)))]
         if asymmetric {
             const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
             // SAFETY: as in `register`; the process registered for this command (`asymmetric`

@@ -73,7 +73,7 @@ fn many_messages_through_a_tiny_ring_on_a_multi_thread_runtime() {
         let subs: Vec<_> = (0..2)
             .map(|_| tokio::spawn(collect(tx.subscribe_gated_with(patient()))))
             .collect();
-        let n = 2_000;
+        let n = if cfg!(miri) { 100 } else { 2_000 };
         for i in 0..n {
             assert_eq!(tx.send_async(i).await, i);
         }
@@ -92,7 +92,7 @@ fn block_on_with_a_gated_subscriber_on_another_thread() {
     let (mut tx, lossy) = channel::<u64>(2);
     drop(lossy);
     let mut rx = tx.subscribe_gated_with(patient());
-    let n = 2_000;
+    let n = if cfg!(miri) { 100 } else { 2_000 };
     let reader = thread::spawn(move || {
         let got: Vec<u64> = rx.iter().collect::<Result<_, _>>().unwrap();
         (got, rx.is_evicted())

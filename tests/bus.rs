@@ -13,6 +13,10 @@ struct Order {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "`Order` has padding bytes: under Miri payload words are plain AtomicU64s (src/sync.rs)"
+)]
 fn publish_and_subscribe_share_a_topic() {
     let bus = Bus::new();
     let mut a = bus.subscribe::<Order>("order.created").unwrap();

@@ -375,7 +375,9 @@ fn property_matcher_against_reference() {
     let mut rng = Rng::new(0x5EED_CA57_0000_0003);
     let tokens = ["a", "b", "ab", "c"];
     let mut matched = 0;
-    for _ in 0..20_000 {
+    // Far fewer under Miri, which interprets every step.
+    let cases = if cfg!(miri) { 200 } else { 20_000 };
+    for _ in 0..cases {
         // Structured, always-valid names and patterns: exercise matching.
         let name: Vec<&str> = (0..1 + rng.index(4)).map(|_| rng.pick(&tokens)).collect();
         let len = 1 + rng.index(4);
@@ -398,11 +400,14 @@ fn property_matcher_against_reference() {
             "{pattern_s:?} vs {name_s:?}"
         );
     }
-    assert!(matched > 1000, "the generator hits matches too ({matched})");
+    assert!(
+        matched > cases / 20,
+        "the generator hits matches too ({matched})"
+    );
 
     // Arbitrary strings: validity and matching.
     let alphabet = ["a", "b", ".", ".", "*", ">", " ", "\t", "é", "\u{0}"];
-    for _ in 0..20_000 {
+    for _ in 0..cases {
         let gen =
             |rng: &mut Rng| -> String { (0..rng.index(7)).map(|_| rng.pick(&alphabet)).collect() };
         let (name, pattern) = (gen(&mut rng), gen(&mut rng));

@@ -12,8 +12,15 @@ mod pattern;
 #[path = "model/ring.rs"]
 mod ring;
 
-/// Number of inputs per test; each is up to 512 bytes (about 250 operations).
-const INPUTS: u64 = 4_000;
+/// Number of inputs per test; each is up to 512 bytes (about 250 operations). Far fewer
+/// under Miri, which interprets every operation (the fuzzer and normal runs cover the rest).
+const INPUTS: u64 = if cfg!(miri) { 20 } else { 4_000 };
+
+/// Under Miri: whether `data`'s header picks the padded payload `(u8, u64, u16)`, which Miri
+/// does not check (payload words are plain `AtomicU64`s there, see `src/sync.rs`).
+fn padded_under_miri(data: &[u8]) -> bool {
+    cfg!(miri) && ring::decode(data).payload % 5 == 1
+}
 
 fn input(rng: &mut Rng) -> Vec<u8> {
     let len = (rng.next() % 512) as usize;
@@ -25,6 +32,9 @@ fn ring_matches_the_reference_model_on_seeded_inputs() {
     for seed in 1..=INPUTS {
         let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let data = input(&mut rng);
+        if padded_under_miri(&data) {
+            continue;
+        }
         // On failure, the seed and bytes reproduce it (also as a fuzz input).
         let result = std::panic::catch_unwind(|| ring::run(&data));
         if let Err(e) = result {
@@ -39,6 +49,11 @@ fn ring_model_edge_inputs() {
     // Empty input, header only, every capacity and payload type with a lapping burst.
     ring::run(&[]);
     for header in 0..=255u8 {
+        // Under Miri, one header per capacity (payload types in turn), so that this takes
+        // seconds, not many minutes.
+        if padded_under_miri(&[header]) || (cfg!(miri) && header % 17 != 0) {
+            continue;
+        }
         // Burst of 39 through the publisher, then a try_recv, an iterator drain, a close and
         // a final drain.
         ring::run(&[header, 5, 0, 39, 8, 0, 12, 0, 23, 18, 0, 8, 0]);

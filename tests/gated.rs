@@ -10,7 +10,8 @@ use std::time::Duration;
 /// once, in order, while a lossy subscriber on the same topic lags and resyncs.
 #[test]
 fn gated_subscriber_receives_everything_while_lossy_ones_lag() {
-    let messages = 50_000u64;
+    // Far fewer under Miri, which interprets every step.
+    let messages = if cfg!(miri) { 500 } else { 50_000u64 };
     let (mut tx, mut lossy) = channel::<[u64; 4]>(8);
     let mut gated = tx.subscribe_gated_with(GateConfig::new().evict_after(None));
     assert!(gated.is_gated() && !lossy.is_gated());
@@ -166,7 +167,7 @@ fn gated_subscriber_with_many_producers_gets_each_message_once() {
     let (tx, _lossy) = channel::<(u64, u64)>(8);
     let tx = tx.into_shared();
     let mut gated = tx.subscribe_gated_with(GateConfig::new().evict_after(None));
-    let per = 20_000u64;
+    let per = if cfg!(miri) { 200 } else { 20_000u64 };
     thread::scope(|s| {
         for id in 0..3 {
             let tx = tx.clone();

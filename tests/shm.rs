@@ -612,11 +612,11 @@ fn stamp_zeroed_between_the_two_stamp_loads() {
     let mut tx = ShmPublisher::<Big>::create_at(&path, 1, "big").unwrap();
     tx.send([7; 32]);
     let info = tx.info();
-    // Opened before the hammering starts: a subscriber that opens while slot 0 reads 0
-    // rightly refuses a head its slots contradict.
-    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let poke = std::sync::Arc::new(Poke::open(&path));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Opened before the hammering starts: `open_at` checks the head against the slots, and
+    // rightly refuses a file whose only stamp it happens to read as 0.
+    let mut rx = ShmSubscriber::<Big>::open_at(&path, "big").unwrap();
     let hammer = {
         let (poke, stop) = (poke.clone(), stop.clone());
         std::thread::spawn(move || {

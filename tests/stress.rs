@@ -213,6 +213,10 @@ fn run_evictions(capacity: usize, messages: u64) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "stalls after 1000 and 3000 messages, so needs over 12 000: too slow under Miri"
+)]
 fn evicted_gated_subscribers_account_for_every_message() {
     let messages = env("SEQCAST_STRESS_MESSAGES", 200_000) / 4;
     for _ in 0..env("SEQCAST_STRESS_ROUNDS", 1) {
@@ -467,5 +471,7 @@ fn other_payload_shapes_are_never_torn() {
     never_torn::<[u64; 32]>();
     never_torn::<[u64; 5]>();
     never_torn::<Align16>();
+    // Padding bytes: under Miri payload words are plain `AtomicU64`s (src/sync.rs).
+    #[cfg(not(miri))]
     never_torn::<Align64>();
 }

@@ -22,6 +22,50 @@ pub const fn decode(v: u64) -> Option<(u64, u64)> {
     Some(((v >> 16) & 0xFFFF, v & 0xFFFF))
 }
 
+/// A payload a model can send: built from `(producer, seq)`, and decoded back with a check
+/// that every word of it came from that one message.
+///
+/// `u64` is one word ([`encode`]). `[u64; N]` is `N` words, word `i` being
+/// `encode(producer, seq)` with `i + 1` in bits 32..48, so a read that mixes words of two
+/// messages (a torn read), or a word no sender wrote (under loom a slot's words start as 0),
+/// is told apart from a whole but wrong message.
+pub trait Message: Copy + Send + PartialEq + std::fmt::Debug + 'static {
+    /// The payload of message `seq` of producer `producer`.
+    fn make(producer: u64, seq: u64) -> Self;
+    /// `Ok((producer, seq))` if every word belongs to that one message; otherwise the reason.
+    fn check(&self) -> Result<(u64, u64), String>;
+}
+
+impl Message for u64 {
+    fn make(producer: u64, seq: u64) -> Self {
+        encode(producer, seq)
+    }
+    fn check(&self) -> Result<(u64, u64), String> {
+        decode(*self).ok_or_else(|| format!("seqlock violation: torn or stale payload {self:#x}"))
+    }
+}
+
+impl<const N: usize> Message for [u64; N] {
+    fn make(producer: u64, seq: u64) -> Self {
+        std::array::from_fn(|i| encode(producer, seq) | ((i as u64 + 1) << 32))
+    }
+    fn check(&self) -> Result<(u64, u64), String> {
+        let whole = |w: u64, i: usize| {
+            let index = (w >> 32) & 0xFFFF;
+            decode(w & !0x0000_FFFF_0000_0000).filter(|_| index == i as u64 + 1)
+        };
+        if let Some(first) = whole(self[0], 0) {
+            if (1..N).all(|i| whole(self[i], i) == Some(first)) {
+                return Ok(first);
+            }
+        }
+        let words: Vec<_> = (0..N).map(|i| whole(self[i], i)).collect();
+        Err(format!(
+            "seqlock violation: torn multi-word read: words from {words:?} ({self:#x?})"
+        ))
+    }
+}
+
 /// Runs `model` under loom (which reads `LOOM_MAX_PREEMPTIONS` and friends from the
 /// environment) and prints, on stderr, how many executions were explored and how long it took.
 /// Run the tests with `--nocapture` to see it.
@@ -119,7 +163,7 @@ impl Seen {
 ///
 /// Panics with a message containing "seqlock violation" on a torn or stale payload.
 #[cfg(seqcast_loom)]
-pub fn drain(rx: &mut seqcast::Subscriber<u64>) -> Seen {
+pub fn drain<T: Message>(rx: &mut seqcast::Subscriber<T>) -> Seen {
     let mut seen = Seen::default();
     finish(rx, &mut seen);
     seen
@@ -155,7 +199,7 @@ pub fn lag_race(policy: seqcast::LagPolicy) -> Race {
 }
 
 #[cfg(seqcast_loom)]
-pub fn finish(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen) {
+pub fn finish<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen) {
     use seqcast::error::TryRecvError;
     while !poll(rx, seen, usize::MAX) {}
     if seen.detached {
@@ -182,15 +226,15 @@ pub fn finish(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen) {
 /// between two threads that both spin with `yield_now`, and such a model exceeds its branch
 /// limit. Other pollers use a small bound, then [`finish`] after the publishers are joined.
 #[cfg(seqcast_loom)]
-pub fn poll(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen, polls: usize) -> bool {
+pub fn poll<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen, polls: usize) -> bool {
     use seqcast::error::TryRecvError;
     for _ in 0..polls {
         let before = rx.position();
         match rx.try_recv() {
             Ok(v) => {
-                let Some(msg) = decode(v) else {
-                    panic!("seqlock violation: torn or stale payload {v:#x} at position {before}")
-                };
+                let msg = v
+                    .check()
+                    .unwrap_or_else(|e| panic!("{e} at position {before}"));
                 seen.delivered.push((before, msg));
                 assert_eq!(rx.position(), before + 1);
             }
@@ -218,15 +262,40 @@ pub fn poll(rx: &mut seqcast::Subscriber<u64>, seen: &mut Seen, polls: usize) ->
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, encode};
+    use super::{decode, encode, Message};
 
     #[test]
     fn encoding_round_trips_and_rejects_zero() {
         for p in 0..3 {
             for s in 0..5 {
                 assert_eq!(decode(encode(p, s)), Some((p, s)));
+                assert_eq!(<[u64; 3]>::make(p, s).check(), Ok((p, s)));
             }
         }
         assert_eq!(decode(0), None);
+        assert!(0u64.check().is_err());
+    }
+
+    #[test]
+    fn multi_word_payloads_tell_torn_reads_apart() {
+        let (a, b) = (<[u64; 3]>::make(0, 0), <[u64; 3]>::make(0, 2));
+        // Every mix of words of two messages, or with a never-written word, is torn.
+        for mask in 1..7u32 {
+            let mut torn = a;
+            for (i, w) in torn.iter_mut().enumerate() {
+                if mask & (1 << i) != 0 {
+                    *w = b[i];
+                }
+            }
+            assert!(torn.check().unwrap_err().contains("torn multi-word read"));
+            let mut unwritten = a;
+            unwritten[mask.trailing_zeros() as usize] = 0;
+            assert!(unwritten
+                .check()
+                .unwrap_err()
+                .contains("torn multi-word read"));
+        }
+        // Words in the wrong place are torn too.
+        assert!([a[1], a[0], a[2]].check().is_err());
     }
 }

@@ -162,8 +162,14 @@ impl<T: Copy> Ring<T> {
         let mut slots = Vec::new();
         slots.try_reserve_exact(cap).map_err(|_| too_large)?;
         slots.extend((0..cap).map(|_| Slot::new()));
+        let slots = slots.into_boxed_slice();
+        // Under Miri payload words are `AtomicU64`s, which must never load uninitialised
+        // bytes, and readers copy small payloads before checking the stamp: zero the slots
+        // where they live (a move of a slot would not keep the zeros; see `ring::slot`).
+        #[cfg(miri)]
+        slots.iter().for_each(Slot::zero_payload);
         Ok(Ring {
-            slots: slots.into_boxed_slice(),
+            slots,
             mask: cap as u64 - 1,
             closed: AtomicBool::new(false),
             final_head: AtomicU64::new(0),

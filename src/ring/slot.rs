@@ -39,14 +39,21 @@
 //! Padding bytes of `T` are uninitialised; copying them through integer atomics would be UB, so
 //! words are `MaybeUninit<u64>` end to end ([`Word`] is `AtomicMaybeUninit<u64>`).
 //!
-//! On x86-64 (outside loom) words move two at a time: one 16-byte SSE load or store in an
-//! `asm!` block (`Payload::load_pair`, `Payload::store_pair`). For the memory model such a
-//! block stands for two Relaxed 8-byte atomic accesses of those words (byte-wise ones if the
-//! hardware splits it further): exactly what the word loop does, so the argument above
-//! holds unchanged, and a torn pair is caught by the stamp check like a torn word. Issue #8:
-//! with 8-byte atomics a 256 B copy was 32 loads and 32 stores on each side; in two A/B
-//! batches the pairs took the one-way p50 at 256 B from 1.44x and 1.69x to 1.30x and 1.31x
-//! the one-line limit (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
+//! On x86-64 words move two at a time: one 16-byte SSE load or store in an `asm!` block
+//! (`Payload::load_pair`, `Payload::store_pair`). For the memory model such a block stands
+//! for two Relaxed 8-byte atomic accesses of those words, in either order, with no fence
+//! between them (byte-wise ones if the hardware splits it further): exactly what the word
+//! loop does, so the argument above holds unchanged, and a torn pair is caught by the stamp
+//! check like a torn word. With 8-byte atomics a 256 B copy is 32 loads and 32 stores on each
+//! side; the pairs halve that and measurably lower the one-way latency of large payloads
+//! (`bench-results/2vcpu-epyc/sse-pairs-ab.txt`).
+//!
+//! The checkers see the pair path as follows. Under loom the same pair loop is compiled, and
+//! a pair is what the argument says it stands for: two Relaxed loom word accesses (high word
+//! first, the opposite of the word loop; with no fence between them the order changes no
+//! outcome the model allows). That is weaker than one 16-byte step, so every execution of
+//! the real instruction is among those loom explores. Miri cannot run `asm!`: under Miri the
+//! copy is the plain word loop, and the pair loop is left to loom and the stress tests.
 
 use crate::sync::{fence, AtomicU64, Ordering, Word};
 use core::mem::{size_of, MaybeUninit};
@@ -136,11 +143,21 @@ impl<T: Copy> Slot<T> {
     pub(crate) fn write(&self, seq: u64, value: T) {
         self.stamp.store(writing(seq), Ordering::Relaxed);
         // Release fence: orders the odd stamp before every payload word store, so a reader that
-        // loads one of the new words sees the odd stamp on its re-check (module docs).
+        // loads one of the new words sees the odd stamp on its re-check (module docs). The loom
+        // teeth build `seqcast_loom_broken_fence` drops it: the multi-word models must then
+        // find a torn read.
+        #[cfg(not(seqcast_loom_broken_fence))]
         fence(Ordering::Release);
         self.payload.store(value);
         // Release: pairs with the Acquire stamp load in `read`, publishing the payload words.
         self.stamp.store(done(seq), DONE_ORDER);
+    }
+
+    /// Zeroes the payload words in place (Miri only: see `Payload::zero`). Relaxed stores:
+    /// the ring is not shared yet; handing it to other threads orders them.
+    #[cfg(miri)]
+    pub(crate) fn zero_payload(&self) {
+        self.payload.zero();
     }
 
     /// The current stamp. `Acquire`: a `SharedPublisher` waiting for the previous lap to finish
@@ -230,7 +247,12 @@ impl<T: Copy> Payload<T> {
     /// Number of leading words that share the stamp's cache line (the payload starts right
     /// after the stamp, at the payload's alignment; a slot starts a line).
     const IN_STAMP_LINE: usize = {
+        // Under loom the slot's fields are loom objects of other sizes: compute the offset of
+        // the real layout, so the loom models copy in the same order as real builds.
+        #[cfg(not(seqcast_loom))]
         let offset = core::mem::offset_of!(Slot<T>, payload);
+        #[cfg(seqcast_loom)]
+        let offset = core::mem::offset_of!(RealLayout<T>, payload);
         let room = if offset < 64 { (64 - offset) / 8 } else { 0 };
         if room < Self::WORDS {
             room
@@ -252,7 +274,22 @@ impl<T: Copy> Payload<T> {
     /// written in one burst right before the final stamp (DESIGN.md §5).
     #[inline]
     fn store(&self, value: T) {
+        #[cfg(not(miri))]
         let src = MaybeUninit::new(Words { value });
+        // Under Miri a word is a plain `AtomicU64` (`crate::sync`), which must not be handed
+        // uninitialised bytes: zero the bytes that widen `T` to whole words, so that only
+        // padding inside `T` itself stays uninitialised (and Miri reports such payloads). The
+        // buffer is written in place: a typed move of it could drop the zeroed tail again.
+        #[cfg(miri)]
+        let mut src = MaybeUninit::<Words<T>>::uninit();
+        #[cfg(miri)]
+        // SAFETY: both writes stay inside `src` (`value` is a field of the union `Words<T>`,
+        // so its write is in bounds and aligned); the second overwrites only the first
+        // `size_of::<T>()` bytes.
+        unsafe {
+            src.as_mut_ptr().write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*src.as_mut_ptr()).value).write(value);
+        }
         let src = src.as_ptr().cast::<MaybeUninit<u64>>();
         self.store_range(src, Self::IN_STAMP_LINE, Self::WORDS);
         self.store_range(src, 0, Self::IN_STAMP_LINE);
@@ -273,7 +310,7 @@ impl<T: Copy> Payload<T> {
     /// so no 16-byte pair straddles two cache lines.
     #[inline(always)]
     fn store_range(&self, src: *const MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+        #[cfg(any(seqcast_loom, all(target_arch = "x86_64", not(miri))))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -296,7 +333,7 @@ impl<T: Copy> Payload<T> {
     /// Loads words `from..to` into `dst`, a local of `WORDS` words (split as `store_range`).
     #[inline(always)]
     fn load_range(&self, dst: *mut MaybeUninit<u64>, from: usize, to: usize) {
-        #[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+        #[cfg(any(seqcast_loom, all(target_arch = "x86_64", not(miri))))]
         let from = {
             let mut i = from;
             while i + 1 < to {
@@ -318,8 +355,20 @@ impl<T: Copy> Payload<T> {
 }
 
 /// Two payload words, moved by one SSE instruction (x86-64 only; see `Payload::load_pair`).
-#[cfg(all(target_arch = "x86_64", not(seqcast_loom)))]
+#[cfg(all(target_arch = "x86_64", not(seqcast_loom), not(miri)))]
 type Pair = core::arch::x86_64::__m128i;
+
+/// Under loom, a pair is two words moved by two loom accesses (module docs).
+#[cfg(seqcast_loom)]
+type Pair = [MaybeUninit<u64>; 2];
+
+/// The real slot's layout, for `Payload::IN_STAMP_LINE` under loom.
+#[cfg(seqcast_loom)]
+#[repr(C, align(64))]
+struct RealLayout<T: Copy> {
+    stamp: u64,
+    payload: MaybeUninit<Words<T>>,
+}
 
 #[cfg(not(seqcast_loom))]
 use core::cell::UnsafeCell;
@@ -335,8 +384,17 @@ impl<T: Copy> Payload<T> {
         Payload(UnsafeCell::new(MaybeUninit::uninit()))
     }
 
+    /// Stores zeros into every word, in place: under Miri readers load words of slots never
+    /// written (`Ring::new` calls this once the slots are where they stay).
+    #[cfg(miri)]
+    fn zero(&self) {
+        for i in 0..Self::WORDS {
+            self.word(i).store(MaybeUninit::new(0), Ordering::Relaxed);
+        }
+    }
+
     /// Words `i` and `i + 1` in one 16-byte SSE load (x86-64 has SSE2 on every CPU).
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     #[inline(always)]
     fn load_pair(&self, i: usize) -> Pair {
         debug_assert!(i + 1 < Self::WORDS);
@@ -359,7 +417,7 @@ impl<T: Copy> Payload<T> {
     }
 
     /// Stores `v` into words `i` and `i + 1` with one 16-byte SSE store.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     #[inline(always)]
     fn store_pair(&self, i: usize, v: Pair) {
         debug_assert!(i + 1 < Self::WORDS);
@@ -408,6 +466,25 @@ impl<T: Copy> Payload<T> {
     #[inline]
     fn word(&self, i: usize) -> &Word {
         &self.0[i]
+    }
+
+    /// Words `i` and `i + 1` as the SSE load stands for them: two Relaxed loads, with no fence
+    /// between (module docs). The multi-word teeth build (`seqcast_loom_broken_fence`) relies
+    /// on this path too: a torn pair must be caught by the stamp check.
+    #[inline]
+    fn load_pair(&self, i: usize) -> Pair {
+        debug_assert!(i + 1 < Self::WORDS);
+        let hi = self.word(i + 1).load(Ordering::Relaxed);
+        let lo = self.word(i).load(Ordering::Relaxed);
+        [lo, hi]
+    }
+
+    /// Words `i` and `i + 1` as the SSE store stands for them: two Relaxed stores.
+    #[inline]
+    fn store_pair(&self, i: usize, v: Pair) {
+        debug_assert!(i + 1 < Self::WORDS);
+        self.word(i + 1).store(v[1], Ordering::Relaxed);
+        self.word(i).store(v[0], Ordering::Relaxed);
     }
 }
 
