@@ -46,6 +46,18 @@ for m in "${MODELS[@]}"; do
     fi
 done
 
+# The topic table's model lives inside the crate (it needs the table's private stand-in for
+# arc-swap): run as the crate's own unit test under loom.
+echo "--- loom model: bus::loom_model (the crate's unit test)"
+t=$(now)
+if RUSTFLAGS="--cfg seqcast_loom" CARGO_TARGET_DIR=target/loom \
+    cargo test -q -p seqcast --release --lib bus::loom_model -- --nocapture --test-threads=1; then
+    echo "=== bus::loom_model: ok in $(elapsed "$t")"
+else
+    echo "=== bus::loom_model: FAILED after $(elapsed "$t")"
+    failed+=("bus::loom_model")
+fi
+
 echo "--- loom teeth: seqlock model against --cfg seqcast_loom_broken (completing stamp store Relaxed)"
 t=$(now)
 log=$(mktemp)
