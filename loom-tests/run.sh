@@ -58,74 +58,35 @@ else
     failed+=("bus::loom_model")
 fi
 
-echo "--- loom teeth: seqlock model against --cfg seqcast_loom_broken (completing stamp store Relaxed)"
-t=$(now)
-log=$(mktemp)
-# The broken build compiles only the teeth test, which is #[should_panic(expected = "seqlock
-# violation")]: it passes only if loom finds a torn/stale read.
-if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken" CARGO_TARGET_DIR=target/loom-broken \
-    cargo test -p loom-tests --release --test seqlock -- --nocapture --test-threads=1 2>&1 | tee "$log" \
-    && grep -q "^test teeth_relaxed_completing_store_is_caught - should panic" "$log" \
-    && grep -q "seqlock violation" "$log" \
-    && grep -q "test result: ok. 1 passed" "$log"; then
-    echo "=== teeth: the broken variant is caught in $(elapsed "$t"):"
-    echo "    $(grep -m1 -o 'seqlock violation.*' "$log")"
-else
-    echo "=== teeth: FAILED: the broken variant was NOT caught (or did not build) after $(elapsed "$t")"
-    failed+=("teeth")
-fi
-rm -f "$log"
+# teeth CFG TEST EXPECTED WHAT: the build with `--cfg CFG` compiles only TEST's teeth model,
+# which is #[should_panic(expected = EXPECTED)]: it passes only if loom finds WHAT.
+teeth() {
+    local cfg=$1 test=$2 expected=$3 what=$4 t log
+    echo "--- loom teeth: $test model against --cfg $cfg ($what)"
+    t=$(now)
+    log=$(mktemp)
+    if RUSTFLAGS="--cfg seqcast_loom --cfg $cfg" CARGO_TARGET_DIR=target/loom-broken \
+        cargo test -p loom-tests --release --test "$test" -- --nocapture --test-threads=1 2>&1 \
+        | tee "$log" \
+        && grep -q "$expected" "$log" \
+        && grep -q "test result: ok. 1 passed" "$log"; then
+        echo "=== teeth: $what is caught in $(elapsed "$t"):"
+        echo "    $(grep -m1 -o "$expected.*" "$log")"
+    else
+        echo "=== teeth: FAILED: $what was NOT caught (or did not build) after $(elapsed "$t")"
+        failed+=("teeth-$cfg")
+    fi
+    rm -f "$log"
+}
 
-echo "--- loom teeth: wake-up model against --cfg seqcast_loom_broken_wakeup (no publisher-side barrier)"
-t=$(now)
-log=$(mktemp)
-# The broken build compiles only the wake-up teeth test, #[should_panic(expected = "deadlock")]:
-# it passes only if loom finds the lost wake-up (every thread blocked).
-if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_wakeup" CARGO_TARGET_DIR=target/loom-broken \
-    cargo test -p loom-tests --release --test wakeup -- --nocapture --test-threads=1 2>&1 | tee "$log" \
-    && grep -q "deadlock" "$log" \
-    && grep -q "test result: ok. 1 passed" "$log"; then
-    echo "=== teeth: the lost wake-up is caught in $(elapsed "$t"):"
-    echo "    $(grep -m1 -o 'deadlock.*' "$log")"
-else
-    echo "=== teeth: FAILED: the lost wake-up was NOT caught (or did not build) after $(elapsed "$t")"
-    failed+=("teeth-wakeup")
-fi
-rm -f "$log"
-
-echo "--- loom teeth: room model against --cfg seqcast_loom_broken_room (no gated-subscriber-side barrier)"
-t=$(now)
-log=$(mktemp)
-# The broken build compiles only the room teeth test, #[should_panic(expected = "deadlock")]:
-# it passes only if loom finds the publisher parked forever waiting for room.
-if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_room" CARGO_TARGET_DIR=target/loom-broken \
-    cargo test -p loom-tests --release --test room -- --nocapture --test-threads=1 2>&1 | tee "$log" \
-    && grep -q "deadlock" "$log" \
-    && grep -q "test result: ok. 1 passed" "$log"; then
-    echo "=== teeth: the lost room wake-up is caught in $(elapsed "$t"):"
-    echo "    $(grep -m1 -o 'deadlock.*' "$log")"
-else
-    echo "=== teeth: FAILED: the lost room wake-up was NOT caught (or did not build) after $(elapsed "$t")"
-    failed+=("teeth-room")
-fi
-rm -f "$log"
-
-echo "--- loom teeth: multi-word model against --cfg seqcast_loom_broken_fence (no writer release fence before the payload words)"
-t=$(now)
-log=$(mktemp)
-# The broken build compiles only the multi-word teeth test, #[should_panic(expected = "torn
-# multi-word read")]: it passes only if loom finds a payload mixing words of two messages.
-if RUSTFLAGS="--cfg seqcast_loom --cfg seqcast_loom_broken_fence" CARGO_TARGET_DIR=target/loom-broken \
-    cargo test -p loom-tests --release --test multiword -- --nocapture --test-threads=1 2>&1 | tee "$log" \
-    && grep -q "torn multi-word read" "$log" \
-    && grep -q "test result: ok. 1 passed" "$log"; then
-    echo "=== teeth: the torn multi-word read is caught in $(elapsed "$t"):"
-    echo "    $(grep -m1 -o 'torn multi-word read.*' "$log")"
-else
-    echo "=== teeth: FAILED: the torn multi-word read was NOT caught (or did not build) after $(elapsed "$t")"
-    failed+=("teeth-fence")
-fi
-rm -f "$log"
+teeth seqcast_loom_broken seqlock "seqlock violation" \
+    "a stale read (completing stamp store Relaxed)"
+teeth seqcast_loom_broken_wakeup wakeup "deadlock" \
+    "a lost wake-up (no publisher-side barrier)"
+teeth seqcast_loom_broken_room room "deadlock" \
+    "a lost room wake-up (no gated-subscriber-side barrier)"
+teeth seqcast_loom_broken_fence multiword "torn multi-word read" \
+    "a torn multi-word read (no writer release fence before the payload words)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then
