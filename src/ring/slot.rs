@@ -264,9 +264,9 @@ impl<T: Copy> Payload<T> {
     /// Whether a reader copies the payload before it knows the stamp is the one it wants.
     /// A payload that spans several lines then has all of them requested at once when the
     /// message lands, instead of the stamp's line first and the others only after the
-    /// stamp check (one cross-core transfer instead of two in a row: issue #8, 64 B p50 went
-    /// from 1.47x to 1.29x the one-line limit in an A/B of the two recipes). Up to 256
-    /// bytes, so an empty poll of a big payload does not copy kilobytes for nothing.
+    /// stamp check (one cross-core transfer instead of two in a row; the A/B of the two
+    /// recipes is on the performance page). Up to 256 bytes, so an empty poll of a big
+    /// payload does not copy kilobytes for nothing.
     const EAGER: bool = Self::WORDS <= 32;
 
     /// Copies `value` in with Relaxed atomic stores (ordered by the caller's fences). The
