@@ -260,6 +260,26 @@ pub fn poll<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen, polls:
     false
 }
 
+/// Publishes messages `0..msgs` of producer 0, checking the sequence numbers `send` returns;
+/// returns what was sent, by sequence number. Dropping the publisher then closes the topic.
+pub fn publish_all<T: Message>(mut tx: seqcast::Publisher<T>, msgs: u64) -> Vec<(u64, u64)> {
+    (0..msgs)
+        .map(|s| {
+            assert_eq!(tx.send(T::make(0, s)), s);
+            (0, s)
+        })
+        .collect()
+}
+
+/// Checks `seen` against `sent` for a model of 3 messages in 2 slots: only message 0 can be
+/// overwritten, so every lag report is exactly `Lagged(1)` at position 0.
+pub fn check_one_lap(seen: &Seen, sent: &[(u64, u64)]) {
+    seen.check_against(sent, 0, 2);
+    for &lag in &seen.lags {
+        assert_eq!(lag, (0, 1), "inexact lag report: {seen:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{decode, encode, Message};

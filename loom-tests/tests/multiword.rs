@@ -25,26 +25,14 @@
 #![cfg_attr(seqcast_loom_broken_fence, allow(dead_code))]
 
 use loom::thread;
-use loom_tests::{check, drain, finish, poll, Message, Seen};
+use loom_tests::{check, check_one_lap, drain, finish, poll, publish_all, Message, Seen};
 use seqcast::Publisher;
 
 const CAP: usize = 2;
 const MSGS: u64 = 3;
 
-fn publish<T: Message>(mut tx: Publisher<T>) -> Vec<(u64, u64)> {
-    (0..MSGS)
-        .map(|s| {
-            assert_eq!(tx.send(T::make(0, s)), s);
-            (0, s)
-        })
-        .collect()
-}
-
-fn check_seen(seen: &Seen, sent: &[(u64, u64)]) {
-    seen.check_against(sent, 0, CAP as u64);
-    for &lag in &seen.lags {
-        assert_eq!(lag, (0, 1), "inexact lag report: {seen:?}");
-    }
+fn publish<T: Message>(tx: Publisher<T>) -> Vec<(u64, u64)> {
+    publish_all(tx, MSGS)
 }
 
 fn one_subscriber<T: Message>() {
@@ -52,7 +40,7 @@ fn one_subscriber<T: Message>() {
     let publisher = thread::spawn(move || publish(tx));
     let seen = drain(&mut rx);
     let sent = publisher.join().unwrap();
-    check_seen(&seen, &sent);
+    check_one_lap(&seen, &sent);
 }
 
 /// As `seqlock.rs`'s two-subscriber model: bounded polls (1 and 1) while the publisher runs.
@@ -71,8 +59,8 @@ fn two_subscribers<T: Message>() {
     let (mut rx2, mut seen2) = other.join().unwrap();
     finish(&mut rx, &mut seen);
     finish(&mut rx2, &mut seen2);
-    check_seen(&seen, &sent);
-    check_seen(&seen2, &sent);
+    check_one_lap(&seen, &sent);
+    check_one_lap(&seen2, &sent);
 }
 
 #[test]

@@ -14,28 +14,14 @@
 #![cfg_attr(seqcast_loom_broken, allow(dead_code))]
 
 use loom::thread;
-use loom_tests::{check, drain, encode, finish, poll, Seen};
+use loom_tests::{check, check_one_lap, drain, finish, poll, publish_all, Message, Seen};
 use seqcast::Publisher;
 
 const CAP: usize = 2;
 const MSGS: u64 = 3;
 
-/// Sends messages `0..MSGS`, checking the returned sequence numbers, then drops (closes).
-fn publish(mut tx: Publisher<u64>) -> Vec<(u64, u64)> {
-    (0..MSGS)
-        .map(|s| {
-            assert_eq!(tx.send(encode(0, s)), s);
-            (0, s)
-        })
-        .collect()
-}
-
-fn check_seen(seen: &Seen, sent: &[(u64, u64)]) {
-    seen.check_against(sent, 0, CAP as u64);
-    // Exact lag: with 3 messages in 2 slots, only message 0 can be overwritten.
-    for &lag in &seen.lags {
-        assert_eq!(lag, (0, 1), "inexact lag report: {seen:?}");
-    }
+fn publish<T: Message>(tx: Publisher<T>) -> Vec<(u64, u64)> {
+    publish_all(tx, MSGS)
 }
 
 fn one_subscriber() {
@@ -43,7 +29,7 @@ fn one_subscriber() {
     let publisher = thread::spawn(move || publish(tx));
     let seen = drain(&mut rx);
     let sent = publisher.join().unwrap();
-    check_seen(&seen, &sent);
+    check_one_lap(&seen, &sent);
 }
 
 /// Two subscribers race the publisher for a bounded number of polls (`first` and 1), then
@@ -67,8 +53,8 @@ fn two_subscribers(first: usize) {
     let (mut rx2, mut seen2) = other.join().unwrap();
     finish(&mut rx, &mut seen);
     finish(&mut rx2, &mut seen2);
-    check_seen(&seen, &sent);
-    check_seen(&seen2, &sent);
+    check_one_lap(&seen, &sent);
+    check_one_lap(&seen2, &sent);
 }
 
 /// The preemption bound loom runs with (`LOOM_MAX_PREEMPTIONS`; loom's default is unbounded).
