@@ -36,9 +36,10 @@ usage: cargo bench --bench compare -- [options]
   --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
                       that get a core each, at least 1)
   --share             also run subscriber counts that must share cores (labelled 'shared')
-  --payloads LIST     latency payload sizes in bytes, of 8,56,64,256 (default: 8,64,256;
+  --payloads LIST     latency payload sizes in bytes, of 8,16,56,64,256 (default: 8,64,256;
                       56 B is the largest payload that shares one line with seqcast's stamp)
-  --tp-payloads LIST  throughput payload sizes in bytes, of 8,56,64,256 (default: 56,64,256)
+  --tp-payloads LIST  throughput payload sizes in bytes, of 8,16,56,64,256 (default: all
+                      five: small messages are where per-message costs show)
   --rounds N          rounds; each round runs every library once, interleaved (default: 7)
   --messages N        messages per latency run (default: 150000)
   --interval-ns N     latency send interval in ns (default: 2000, i.e. 500k msgs/s)
@@ -56,7 +57,7 @@ usage: cargo bench --bench compare -- [options]
 ";
 
 /// Payload sizes the runners have a message type for.
-pub const PAYLOADS: [usize; 4] = [8, 56, 64, 256];
+pub const PAYLOADS: [usize; 5] = [8, 16, 56, 64, 256];
 
 fn payloads(s: &str, what: &str) -> Vec<usize> {
     let sizes = list(s, what);
@@ -88,7 +89,7 @@ pub fn parse() -> Opts {
         libs: Lib::PEERS.to_vec(),
         subs: None,
         payloads: vec![8, 64, 256],
-        tp_payloads: vec![56, 64, 256],
+        tp_payloads: PAYLOADS.to_vec(),
         rounds: 7,
         messages: 150_000,
         tp_messages: 2_000_000,

@@ -23,6 +23,7 @@ use std::time::Instant;
 fn latency_run(lib: Lib, payload: usize, cap: usize, n: usize, r: run::Latency) -> run::LatencyOut {
     match payload {
         8 => with_lib::<Msg<1>, _>(lib, cap, n, r),
+        16 => with_lib::<Msg<2>, _>(lib, cap, n, r),
         56 => with_lib::<Msg<7>, _>(lib, cap, n, r),
         64 => with_lib::<Msg<8>, _>(lib, cap, n, r),
         256 => with_lib::<Msg<32>, _>(lib, cap, n, r),
@@ -39,6 +40,7 @@ fn throughput_run(
 ) -> run::ThroughputOut {
     match payload {
         8 => with_lib::<Msg<1>, _>(lib, cap, n, r),
+        16 => with_lib::<Msg<2>, _>(lib, cap, n, r),
         56 => with_lib::<Msg<7>, _>(lib, cap, n, r),
         64 => with_lib::<Msg<8>, _>(lib, cap, n, r),
         256 => with_lib::<Msg<32>, _>(lib, cap, n, r),
