@@ -32,7 +32,9 @@ seqcast compare: one-way latency and fan-out throughput against the hardware lim
 
 usage: cargo bench --bench compare -- [options]
   --runs LIST         limit,latency,throughput (default: all three)
-  --libs LIST         seqcast,seqcast-newest,tokio,crossbeam,bus,disruptor (default: all)
+  --libs LIST         seqcast,seqcast-newest,seqcast-gated,tokio,crossbeam,bus,disruptor
+                      (default: all); lossy rows lose messages to a slow subscriber,
+                      lossless ones (seqcast-gated, bus, disruptor) make the publisher wait
   --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
                       that get a core each, at least 1)
   --share             also run subscriber counts that must share cores (labelled 'shared')

@@ -58,6 +58,9 @@ pub enum Lib {
     Seqcast,
     /// seqcast with every subscriber on `LagPolicy::SkipToNewest` (throughput runs only).
     SeqcastNewest,
+    /// seqcast with every subscriber gated (`subscribe_gated`): lossless, the publisher waits
+    /// for the slowest subscriber, like the Disruptor and bus.
+    SeqcastGated,
     Tokio,
     Crossbeam,
     Bus,
@@ -67,9 +70,10 @@ pub enum Lib {
 }
 
 impl Lib {
-    pub const PEERS: [Lib; 6] = [
+    pub const PEERS: [Lib; 7] = [
         Lib::Seqcast,
         Lib::SeqcastNewest,
+        Lib::SeqcastGated,
         Lib::Tokio,
         Lib::Crossbeam,
         Lib::Bus,
@@ -90,6 +94,7 @@ impl Lib {
             Lib::Limit => "limit",
             Lib::Seqcast => "seqcast",
             Lib::SeqcastNewest => "seqcast-newest",
+            Lib::SeqcastGated => "seqcast-gated",
             Lib::Tokio => "tokio-broadcast",
             Lib::Crossbeam => "crossbeam-channel",
             Lib::Bus => "bus",
@@ -102,6 +107,7 @@ impl Lib {
             "limit" => Lib::Limit,
             "seqcast" => Lib::Seqcast,
             "seqcast-newest" => Lib::SeqcastNewest,
+            "seqcast-gated" => Lib::SeqcastGated,
             "tokio" | "tokio-broadcast" => Lib::Tokio,
             "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
             "bus" => Lib::Bus,
@@ -109,7 +115,12 @@ impl Lib {
             _ => Lib::Layout(*layout::Variant::ALL.iter().find(|v| v.name() == s)?),
         })
     }
-    /// True if the sender never waits for readers (slow readers lose messages instead).
+    /// The rows that run seqcast itself (not the layout experiments, which only imitate it).
+    pub fn is_seqcast(self) -> bool {
+        matches!(self, Lib::Seqcast | Lib::SeqcastNewest | Lib::SeqcastGated)
+    }
+    /// True if the sender never waits for readers (slow readers lose messages instead);
+    /// false for the lossless rows, whose sender waits for the slowest reader.
     pub fn lossy(self) -> bool {
         matches!(
             self,
@@ -150,6 +161,14 @@ where
                     rx.set_lag_policy(seqcast::LagPolicy::SkipToNewest);
                 }
             }
+            go.visit(tx, rxs)
+        }
+        Lib::SeqcastGated => {
+            let (tx, rx0) = seqcast::channel::<M>(cap);
+            // `channel` always hands back one lossy subscriber: dropped before the run, so
+            // every subscriber that counts is gated and the publisher waits for the slowest.
+            drop(rx0);
+            let rxs: Vec<_> = (0..n).map(|_| tx.subscribe_gated()).collect();
             go.visit(tx, rxs)
         }
         Lib::Tokio => {
@@ -280,6 +299,9 @@ impl<M: Copy + Send + 'static> Rx<M> for seqcast::Subscriber<M> {
             }
             Err(E::Empty) => Poll::Empty,
             Err(E::Lagged(n)) => Poll::Lagged(n),
+            // Only a gated subscriber that stalled its publisher for a whole second (the
+            // default `GateConfig`) is detached; its row would quietly lose messages.
+            Err(E::Detached) => panic!("a gated subscriber was evicted: the run is void"),
             Err(_) => Poll::Closed,
         }
     }

@@ -6,7 +6,7 @@ use super::stats::{LatSeries, TpSeries, CURVE};
 use plotters::prelude::*;
 use std::path::Path;
 
-const COLORS: [RGBColor; 7] = [
+const COLORS: [RGBColor; 8] = [
     RGBColor(0, 0, 0),       // limit
     RGBColor(214, 39, 40),   // seqcast
     RGBColor(31, 119, 180),  // tokio
@@ -14,6 +14,7 @@ const COLORS: [RGBColor; 7] = [
     RGBColor(148, 103, 189), // bus
     RGBColor(255, 127, 14),  // disruptor
     RGBColor(140, 86, 75),   // seqcast-newest
+    RGBColor(227, 119, 194), // seqcast-gated
 ];
 
 fn color(lib: Lib) -> RGBColor {
@@ -25,6 +26,7 @@ fn color(lib: Lib) -> RGBColor {
         Lib::Bus => 4,
         Lib::Disruptor => 5,
         Lib::SeqcastNewest => 6,
+        Lib::SeqcastGated => 7,
         Lib::Layout(_) => 0,
     }]
 }

@@ -61,6 +61,12 @@ const NOTES: &[&str] = &[
      and continues from the oldest message still held (LagPolicy::Skip, the default).",
     "seqcast-newest: seqcast with LagPolicy::SkipToNewest (a lapped reader continues from the \
      newest message); throughput runs only, since a paced latency run never laps a reader.",
+    "seqcast-gated: every subscriber is gated (Publisher::subscribe_gated, default GateConfig; \
+     the lossy subscriber that channel() returns is dropped before the run): lossless, send \
+     waits while the slowest subscriber is a full ring behind, like bus and the disruptor, and \
+     each receive publishes the subscriber's position. Its ratio to the disruptor is the \
+     like-for-like one; the lossy seqcast rows' ratios compare a publisher that never waits \
+     with one that does.",
     "tokio-broadcast: tokio::sync::broadcast without a runtime (Receiver::try_recv spin); lossy \
      (Lagged(n)); send takes the channel's tail mutex.",
     "crossbeam-channel: one bounded(capacity) channel per subscriber, the publisher try_sends \
@@ -245,25 +251,28 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
                     .join(" ")
             );
         }
-        let useful = |lib: Lib, n: usize| {
-            tp.iter()
-                .find(|s| s.lib == lib && s.payload == p && s.subs == n)
-                .map(|s| s.useful())
-        };
-        for s in tp
+        // Every seqcast row against the Disruptor at the same fan-out, each saying whether it
+        // is the like-for-like (lossless) comparison or a lossy publisher against a waiting one.
+        for d in tp
             .iter()
             .filter(|s| s.payload == p && s.lib == Lib::Disruptor)
         {
-            for lib in [Lib::Seqcast, Lib::SeqcastNewest] {
-                if let Some(u) = useful(lib, s.subs) {
-                    let _ = writeln!(
-                        t,
-                        "{} useful throughput / disruptor's, {} subscriber(s): {}",
-                        lib.name(),
-                        s.subs,
-                        ratio(u / s.useful())
-                    );
-                }
+            for s in tp
+                .iter()
+                .filter(|s| s.payload == p && s.subs == d.subs && s.lib.is_seqcast())
+            {
+                let _ = writeln!(
+                    t,
+                    "{} useful throughput / disruptor's, {} subscriber(s): {} ({})",
+                    s.lib.name(),
+                    d.subs,
+                    ratio(s.useful() / d.useful()),
+                    if s.lib.lossy() {
+                        "lossy against lossless"
+                    } else {
+                        "lossless against lossless"
+                    }
+                );
             }
         }
     }
