@@ -44,6 +44,11 @@ pub fn machine() -> String {
 }
 
 const NOTES: &[&str] = &[
+    "lossy rows (seqcast, seqcast-newest, tokio-broadcast, crossbeam-channel, the layout \
+     experiments): the publisher never waits, a subscriber that falls a ring behind loses \
+     messages, reported in 'lost' and not counted as useful. lossless rows (seqcast-gated, bus, \
+     disruptor): the publisher waits for the slowest subscriber, nothing is lost, and \
+     throughput is the slowest subscriber's pace.",
     "limit: the publisher's whole send is one store of its stamp into one 128-byte-aligned line; \
      the subscriber spins on that line (8-byte stamp only, whatever the payload). Same pacing, \
      clock and recording code as the libraries. A shorter limit run (a quarter of the messages) \
@@ -101,6 +106,47 @@ fn ratio(v: f64) -> String {
     }
 }
 
+fn mode(lib: Lib) -> &'static str {
+    if lib.lossy() {
+        "lossy"
+    } else {
+        "lossless"
+    }
+}
+
+/// One line naming which of `libs` lose messages and which make the publisher wait.
+fn legend(libs: impl Iterator<Item = Lib>) -> String {
+    let mut seen: Vec<(&str, bool)> = Vec::new();
+    for l in libs.filter(|&l| l != Lib::Limit) {
+        // The layout experiments are all lossy seqlock rings: one name for the lot.
+        let name = match l {
+            Lib::Layout(_) => "layout-*",
+            _ => l.name(),
+        };
+        if !seen.iter().any(|&(n, _)| n == name) {
+            seen.push((name, l.lossy()));
+        }
+    }
+    let names = |lossy: bool| {
+        let v: Vec<&str> = seen
+            .iter()
+            .filter(|&&(_, l)| l == lossy)
+            .map(|&(n, _)| n)
+            .collect();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "lossy (a slow subscriber loses messages, counted in 'lost'): {}; lossless (the \
+         publisher waits for the slowest subscriber): {}",
+        names(true),
+        names(false)
+    )
+}
+
 fn label(s_lib: Lib, shared: bool) -> String {
     if shared {
         format!("{} (shared)", s_lib.name())
@@ -152,6 +198,11 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
             "\n== one-way latency (ns), 1 publisher -> {n} subscriber(s), a message every {} ns, \
              {} messages per run ==",
             o.interval_ns, o.messages
+        );
+        let _ = writeln!(
+            t,
+            "{}",
+            legend(lat.iter().filter(|s| s.subs == n).map(|s| s.lib))
         );
         let _ = writeln!(
             t,
@@ -230,14 +281,28 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
         );
         let _ = writeln!(
             t,
-            "{:<26}{:>5}{:>13}{:>13}{:>14}{:>9}{:>9}   useful (slowest subscriber) per round, M/s",
-            "library", "subs", "publish M/s", "useful M/s", "mean sub M/s", "lost", "preempt",
+            "{}",
+            legend(tp.iter().filter(|s| s.payload == p).map(|s| s.lib))
+        );
+        let _ = writeln!(
+            t,
+            "{:<26}{:>9}{:>5}{:>13}{:>13}{:>14}{:>9}{:>9}   useful (slowest subscriber) per \
+             round, M/s",
+            "library",
+            "mode",
+            "subs",
+            "publish M/s",
+            "useful M/s",
+            "mean sub M/s",
+            "lost",
+            "preempt",
         );
         for s in tp.iter().filter(|s| s.payload == p) {
             let _ = writeln!(
                 t,
-                "{:<26}{:>5}{:>13.2}{:>13.2}{:>14.2}{:>8.1}%{:>9}   {}",
+                "{:<26}{:>9}{:>5}{:>13.2}{:>13.2}{:>14.2}{:>8.1}%{:>9}   {}",
                 label(s.lib, s.shared),
+                mode(s.lib),
                 s.subs,
                 s.publisher_rate() / 1e6,
                 s.useful() / 1e6,
@@ -279,7 +344,8 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
     let _ = writeln!(
         t,
         "\nuseful = the slowest subscriber's delivered msgs/s (median over rounds); lost = \
-         messages a subscriber never got (Lagged / dropped), as a share of those sent"
+         messages a subscriber never got (Lagged / dropped), as a share of those sent (lossy \
+         rows only: a lossless row's publisher waits instead, so its 'lost' is 0)"
     );
     let _ = writeln!(t, "notes:");
     for n in NOTES {
@@ -299,6 +365,7 @@ pub fn json(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> Value {
                 "payload_bytes": s.payload,
                 "subscribers": s.subs,
                 "shared_cores": s.shared,
+                "lossy": s.lib.lossy(),
                 "percentiles": CURVE,
                 "median_ns": CURVE.iter().map(|&p| s.pct(p)).collect::<Vec<_>>(),
                 "per_round_ns": s.curve,
