@@ -49,6 +49,23 @@ pub(crate) trait Source {
     /// What the slot of message `seq` holds for a reader of `seq`.
     fn read(&self, seq: u64) -> Read<Self::Item>;
 
+    /// Hands the messages from `seq` on that are ready, whole, to `deliver` (at most `max`),
+    /// stopping at the first that is not; returns how many it delivered. A source whose
+    /// slots can be validated together ([`read_run`](crate::ring::slot::read_run))
+    /// overrides this one-at-a-time default.
+    #[inline]
+    fn read_run(&self, seq: u64, max: usize, deliver: &mut impl FnMut(Self::Item)) -> usize {
+        let mut n = 0;
+        while n < max {
+            match self.read(seq + n as u64) {
+                Read::Ready(v) => deliver(v),
+                _ => break,
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// Number of slots (a power of two).
     fn capacity(&self) -> u64;
 
@@ -138,6 +155,28 @@ impl Cursor {
             Read::NotYet => self.not_yet(src),
             Read::Overwritten(stamp) => self.lapped(src, stamp, false),
         }
+    }
+
+    /// Takes up to `max` more messages that are ready, handing each to `f`, and stops at the
+    /// first that is not (what that one is, `try_recv` finds out). Returns how many. The
+    /// position and counters move with each message handed over, so a panicking `f` loses
+    /// nothing it was not given and is given nothing twice.
+    #[inline]
+    pub(crate) fn take_ready<S: Source>(
+        &mut self,
+        src: &S,
+        max: usize,
+        f: &mut impl FnMut(S::Item),
+    ) -> usize {
+        if self.detached || max == 0 {
+            return 0;
+        }
+        let (pos, received) = (&mut self.pos, &mut self.stats.received);
+        src.read_run(*pos, max, &mut |v| {
+            *pos += 1;
+            *received += 1;
+            f(v)
+        })
     }
 
     #[inline]

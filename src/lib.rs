@@ -68,8 +68,8 @@ mod timer;
 
 pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};
 pub use ring::{
-    channel, try_channel, Iter, LagPolicy, Publisher, SharedPublisher, Subscriber, SubscriberStats,
-    TryIter, WaitStrategy,
+    channel, try_channel, try_channel_with, Iter, LagPolicy, Publisher, SharedPublisher,
+    SlotLayout, Subscriber, SubscriberStats, TryIter, WaitStrategy,
 };
 pub use ring::{GateConfig, OnEvict, SubscriberPosition};
 #[cfg(seqcast_async)]

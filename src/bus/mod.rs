@@ -101,7 +101,7 @@ pub use topic::Topic;
 
 use crate::error::{BusError, CapacityError};
 use crate::sync::Arc;
-use crate::{LagPolicy, SharedPublisher, Subscriber};
+use crate::{LagPolicy, SharedPublisher, SlotLayout, Subscriber};
 use core::fmt;
 use table::TopicTable;
 
@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) table: TopicTable,
     /// Ring capacity of new topics (already validated).
     capacity: usize,
+    /// Slot layout of every topic's ring.
+    layout: SlotLayout,
     /// Lag policy given to new subscribers.
     policy: LagPolicy,
 }
@@ -157,6 +159,7 @@ impl Bus {
     pub fn builder() -> BusBuilder {
         BusBuilder {
             capacity: DEFAULT_CAPACITY,
+            layout: SlotLayout::Auto,
             policy: LagPolicy::Skip,
         }
     }
@@ -173,7 +176,9 @@ impl Bus {
     ) -> Result<SharedPublisher<T>, BusError> {
         self.inner
             .table
-            .with_topic(name, self.inner.capacity, |cell| cell.publisher.clone())
+            .with_topic(name, (self.inner.capacity, self.inner.layout), |cell| {
+                cell.publisher.clone()
+            })
     }
 
     /// A subscriber to topic `name` that starts with the next message published, creating
@@ -186,7 +191,9 @@ impl Bus {
         let policy = self.inner.policy;
         self.inner
             .table
-            .with_topic(name, self.inner.capacity, |cell| cell.subscribe_now(policy))
+            .with_topic(name, (self.inner.capacity, self.inner.layout), |cell| {
+                cell.subscribe_now(policy)
+            })
     }
 
     /// A gated (lossless) subscriber to topic `name`, creating the topic if it does not exist:
@@ -207,7 +214,7 @@ impl Bus {
     ) -> Result<Subscriber<T>, BusError> {
         self.inner
             .table
-            .with_topic(name, self.inner.capacity, |cell| {
+            .with_topic(name, (self.inner.capacity, self.inner.layout), |cell| {
                 cell.publisher.subscribe_gated_with(config)
             })
     }
@@ -283,6 +290,7 @@ impl fmt::Debug for Bus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bus")
             .field("capacity", &self.inner.capacity)
+            .field("slot_layout", &self.inner.layout)
             .field("lag_policy", &self.inner.policy)
             .field("table", &self.inner.table)
             .finish()
@@ -293,6 +301,7 @@ impl fmt::Debug for Bus {
 #[derive(Debug, Clone)]
 pub struct BusBuilder {
     capacity: usize,
+    layout: SlotLayout,
     policy: LagPolicy,
 }
 
@@ -301,6 +310,13 @@ impl BusBuilder {
     /// [`channel`](crate::channel)). Default: [`DEFAULT_CAPACITY`].
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
+        self
+    }
+
+    /// How each topic's slots sit in memory, as in [`try_channel_with`](crate::try_channel_with).
+    /// Default: [`SlotLayout::Auto`], chosen per payload size.
+    pub fn slot_layout(mut self, layout: SlotLayout) -> Self {
+        self.layout = layout;
         self
     }
 
@@ -338,6 +354,7 @@ impl BusBuilder {
             inner: Arc::new(Inner {
                 table: TopicTable::new(),
                 capacity,
+                layout: self.layout,
                 policy: self.policy,
             }),
         })

@@ -243,12 +243,12 @@ impl TopicTable {
     }
 
     /// Runs `f` on topic `name` as a `TopicCell<T>`, creating the topic (with a ring of
-    /// `capacity`) if it does not exist. Existing topics cost one `load` and a map lookup;
+    /// `capacity` slots in `layout`) if it does not exist. Existing topics cost one `load` and a map lookup;
     /// the name is only validated when the topic is missing (tables hold valid names only).
     pub(crate) fn with_topic<T, R>(
         &self,
         name: &str,
-        capacity: usize,
+        (capacity, layout): (usize, crate::SlotLayout),
         f: impl FnOnce(&TopicCell<T>) -> R,
     ) -> Result<R, BusError>
     where
@@ -261,7 +261,7 @@ impl TopicTable {
             }
         }
         super::validate_topic(name)?;
-        let entry = self.create::<T>(name, capacity)?;
+        let entry = self.create::<T>(name, capacity, layout)?;
         entry.cell::<T>().map(f)
     }
 
@@ -271,9 +271,10 @@ impl TopicTable {
         &self,
         name: &str,
         capacity: usize,
+        layout: crate::SlotLayout,
     ) -> Result<Arc<Entry>, BusError> {
         let (publisher, _first) =
-            crate::try_channel::<T>(capacity).map_err(|error| BusError::Capacity {
+            crate::try_channel_with::<T>(capacity, layout).map_err(|error| BusError::Capacity {
                 topic: name.to_owned(),
                 error,
             })?;

@@ -84,7 +84,9 @@ use crate::sync::{
     asymmetric_available, heavy_barrier, light_barrier, AtomicBool, AtomicU64, AtomicUsize, Event,
     Listening, Ordering,
 };
-use slot::Slot;
+use slot::{Slot, Slots};
+
+pub use slot::SlotLayout;
 
 pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
@@ -117,7 +119,7 @@ pub(crate) struct Head {
 #[repr(C)]
 pub(crate) struct Ring<T: Copy> {
     /// The slots; never resized. Read-only field (the cells inside are atomic).
-    slots: Box<[Slot<T>]>,
+    slots: Slots<T>,
     /// `capacity - 1`; read-only.
     mask: u64,
     /// Set once, by `close` (module docs, invariant 3).
@@ -152,22 +154,11 @@ pub(crate) struct Ring<T: Copy> {
 }
 
 impl<T: Copy> Ring<T> {
-    fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+    fn try_new(capacity: usize, layout: SlotLayout) -> Result<Self, CapacityError> {
         let cap = CapacityError::check(capacity)?;
-        let too_large = CapacityError::TooLarge {
+        let slots = Slots::try_new(cap, layout).ok_or(CapacityError::TooLarge {
             requested: capacity,
-        };
-        // Keep the byte size representable (isize::MAX) before asking the allocator.
-        core::alloc::Layout::array::<Slot<T>>(cap).map_err(|_| too_large)?;
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(cap).map_err(|_| too_large)?;
-        slots.extend((0..cap).map(|_| Slot::new()));
-        let slots = slots.into_boxed_slice();
-        // Under Miri payload words are `AtomicU64`s, which must never load uninitialised
-        // bytes, and readers copy small payloads before checking the stamp: zero the slots
-        // where they live (a move of a slot would not keep the zeros; see `ring::slot`).
-        #[cfg(miri)]
-        slots.iter().for_each(Slot::zero_payload);
+        })?;
         Ok(Ring {
             slots,
             mask: cap as u64 - 1,
@@ -198,7 +189,16 @@ impl<T: Copy> Ring<T> {
     pub(crate) fn slot(&self, seq: u64) -> &Slot<T> {
         let i = (seq & self.mask) as usize;
         debug_assert!(i < self.slots.len());
-        &self.slots[i]
+        self.slots.get(i)
+    }
+
+    /// The layout the slots were placed in (`Auto` resolved).
+    pub(crate) fn layout(&self) -> SlotLayout {
+        if self.slots.stride() < core::mem::size_of::<Slot<T>>().next_multiple_of(64) {
+            SlotLayout::Packed
+        } else {
+            SlotLayout::Line
+        }
     }
 
     /// `head` (module docs), without the closed bit. Once the topic is closed this is the
@@ -229,6 +229,19 @@ impl<T: Copy> Ring<T> {
         if ticket & CLOSED_BIT != 0 {
             // Refused: undo the increment so that `head` stays the number of messages sent.
             self.head.0.next.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(ticket)
+    }
+
+    /// Shared publishers: claims the next `n` tickets in one step (the first is returned), or
+    /// `None` if the topic was closed.
+    #[inline]
+    pub(crate) fn claim_n(&self, n: u64) -> Option<u64> {
+        // Relaxed: as in `claim`.
+        let ticket = self.head.0.next.fetch_add(n, Ordering::Relaxed);
+        if ticket & CLOSED_BIT != 0 {
+            self.head.0.next.fetch_sub(n, Ordering::Relaxed);
             return None;
         }
         Some(ticket)
@@ -363,7 +376,9 @@ impl<T: Copy> Ring<T> {
 /// returns its publisher and a first subscriber.
 ///
 /// `T` is copied in and out of the ring; any `Copy + Send + 'static` type works, padding
-/// bytes included. Payloads up to 56 bytes share one cache line with their slot's stamp.
+/// bytes included. Payloads up to 56 bytes share one cache line with their slot's stamp;
+/// the slots of small ones are packed several to a line where that pays ([`SlotLayout`],
+/// and [`try_channel_with`] to choose).
 ///
 /// # Panics
 /// If `capacity` is 0, or too large to allocate. Use [`try_channel`] to get an error instead.
@@ -395,7 +410,24 @@ pub fn channel<T: Copy + Send + 'static>(capacity: usize) -> (Publisher<T>, Subs
 pub fn try_channel<T: Copy + Send + 'static>(
     capacity: usize,
 ) -> Result<(Publisher<T>, Subscriber<T>), CapacityError> {
-    let ring = crate::sync::Arc::new(Ring::try_new(capacity)?);
+    try_channel_with(capacity, SlotLayout::Auto)
+}
+
+/// Like [`try_channel`], with the slots placed in `layout` instead of the one chosen for
+/// `T`'s size ([`SlotLayout`] says what each costs).
+///
+/// # Examples
+/// ```
+/// use seqcast::SlotLayout;
+/// let (mut tx, mut rx) = seqcast::try_channel_with::<[u64; 2]>(8, SlotLayout::Line).unwrap();
+/// tx.send([1, 2]);
+/// assert_eq!(rx.try_recv(), Ok([1, 2]));
+/// ```
+pub fn try_channel_with<T: Copy + Send + 'static>(
+    capacity: usize,
+    layout: SlotLayout,
+) -> Result<(Publisher<T>, Subscriber<T>), CapacityError> {
+    let ring = crate::sync::Arc::new(Ring::try_new(capacity, layout)?);
     let rx = Subscriber::new(ring.clone(), 0);
     Ok((Publisher::new(ring), rx))
 }
@@ -409,6 +441,11 @@ impl<T: Copy> crate::cursor::Source for Ring<T> {
     #[inline]
     fn read(&self, seq: u64) -> slot::Read<T> {
         self.slot(seq).read(seq)
+    }
+
+    #[inline]
+    fn read_run(&self, seq: u64, max: usize, deliver: &mut impl FnMut(T)) -> usize {
+        slot::read_run(|s| self.slot(s), seq, max, deliver)
     }
 
     #[inline]

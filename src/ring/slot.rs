@@ -56,7 +56,7 @@
 //! copy is the plain word loop, and the pair loop is left to loom and the stress tests.
 
 use crate::sync::{fence, AtomicU64, Ordering, Word};
-use core::mem::{size_of, MaybeUninit};
+use core::mem::{align_of, size_of, MaybeUninit};
 
 /// `T` widened to whole 8-byte words: the union has alignment `max(align_of::<T>(), 8)`, so its
 /// size is `size_of::<T>()` rounded up to a multiple of 8. The extra bytes stay uninitialised.
@@ -116,13 +116,14 @@ pub(crate) enum Read<T> {
     Overwritten(u64),
 }
 
-/// One slot: the stamp and the payload words, aligned to a cache line so that a reader pays
-/// one line transfer per message when `8 + size_of::<T>() <= 64`.
+/// One slot: the stamp and the payload words (`8 + size_of::<T>()` rounded up to 8 bytes, or
+/// to `T`'s alignment). Where slots sit is up to their storage: [`Slots`] places them one or
+/// several to a cache line, [`LineSlot`] aligns one to a line.
 ///
 /// `stamp` is written only by the publisher that owns message `s` (see the encoding above);
 /// `payload` is written only between that publisher's odd and even stamp stores. Readers only
 /// load.
-#[repr(C, align(64))]
+#[repr(C)]
 pub(crate) struct Slot<T: Copy> {
     stamp: AtomicU64,
     payload: Payload<T>,
@@ -238,6 +239,287 @@ impl<T: Copy> Slot<T> {
         // (uninitialised bytes of `copy` are exactly the padding bytes of that `T`).
         Read::Ready(unsafe { copy.assume_init().value })
     }
+}
+
+/// How a topic's slots sit in memory.
+///
+/// A reader pays one cache-line transfer per line it reads, not per message. With one
+/// message per line (`Line`) a reader that is behind fetches a line for every message; with
+/// small payloads packed several to a line (`Packed`) one fetch brings several messages, so
+/// a reader catching up (or draining a batch) moves up to four times fewer lines. The price:
+/// a reader polling the newest message shares its line with the slots the publisher writes
+/// next, so the line moves between the two cores more often while the reader keeps up.
+///
+/// | layout | slot stride | payloads it changes |
+/// |---|---|---|
+/// | `Line` | `8 + size` rounded up to 64 bytes | none (every slot starts a line) |
+/// | `Packed` | 16 bytes up to 8 B, 32 bytes up to 24 B | up to 24 bytes; larger ones as `Line` |
+/// | `Auto` | chosen per payload size from measurements (the performance page) | |
+///
+/// The protocol, the lag count and every guarantee are the same in every layout: only the
+/// addresses of the slots differ.
+///
+/// ```
+/// use seqcast::SlotLayout;
+/// let (mut tx, mut rx) = seqcast::try_channel_with::<u64>(64, SlotLayout::Packed).unwrap();
+/// tx.send(1);
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SlotLayout {
+    /// `Packed` for payloads of up to 8 bytes, `Line` for larger ones: where each pays on
+    /// the project's measurements (`docs/performance.md`).
+    #[default]
+    Auto,
+    /// One slot per cache line (or several whole lines for payloads over 56 bytes).
+    Line,
+    /// Slots of payloads up to 24 bytes packed two or four to a line; larger payloads as
+    /// `Line`.
+    Packed,
+}
+
+impl SlotLayout {
+    /// The byte distance between consecutive slots of `T` in this layout.
+    pub(crate) const fn stride<T: Copy>(self) -> usize {
+        let size = size_of::<Slot<T>>();
+        let line = size.next_multiple_of(64);
+        let packed = if size <= 32 {
+            size.next_power_of_two()
+        } else {
+            line
+        };
+        match self {
+            SlotLayout::Line => line,
+            SlotLayout::Packed => packed,
+            SlotLayout::Auto if size <= 16 => packed,
+            SlotLayout::Auto => line,
+        }
+    }
+}
+
+/// A slot aligned to a cache line, for storages with a fixed layout (shared-memory files).
+#[repr(C, align(64))]
+pub(crate) struct LineSlot<T: Copy>(pub(crate) Slot<T>);
+
+/// A ring's slots, `stride` bytes apart in one allocation aligned to a cache line, so that a
+/// packed line never straddles two (the stride is a power of two dividing 64, or a multiple
+/// of 64). Under loom, where addresses mean nothing to the model, a plain boxed slice.
+pub(crate) struct Slots<T: Copy> {
+    #[cfg(not(seqcast_loom))]
+    base: core::ptr::NonNull<u8>,
+    #[cfg(seqcast_loom)]
+    slots: Box<[Slot<T>]>,
+    /// Bytes from one slot to the next; read-only.
+    stride: usize,
+    /// Number of slots; read-only.
+    len: usize,
+    _own: core::marker::PhantomData<Slot<T>>,
+}
+
+impl<T: Copy> Slots<T> {
+    /// `len` fresh slots (stamp 0) in `layout`, or `None` if that many do not fit in memory.
+    pub(crate) fn try_new(len: usize, layout: SlotLayout) -> Option<Self> {
+        let stride = layout.stride::<T>();
+        debug_assert!(stride >= size_of::<Slot<T>>() && stride % align_of::<Slot<T>>() == 0);
+        debug_assert!(stride % 64 == 0 || 64 % stride == 0);
+        let bytes = len.checked_mul(stride)?;
+        let align = align_of::<Slot<T>>().max(64);
+        let alloc = std::alloc::Layout::from_size_align(bytes, align).ok()?;
+        #[cfg(seqcast_loom)]
+        {
+            let _ = alloc;
+            let slots = (0..len).map(|_| Slot::new()).collect();
+            Some(Slots {
+                slots,
+                stride,
+                len,
+                _own: core::marker::PhantomData,
+            })
+        }
+        #[cfg(not(seqcast_loom))]
+        {
+            debug_assert!(bytes > 0);
+            // SAFETY: `alloc` has a non-zero size (`len >= 1` slots of at least 8 bytes).
+            let base = core::ptr::NonNull::new(unsafe { std::alloc::alloc(alloc) })?;
+            for i in 0..len {
+                // SAFETY: slot `i` lies at `i * stride`, inside the allocation (`i < len`), and
+                // is aligned for `Slot<T>` (the base is aligned to `align`, the stride is a
+                // multiple of the slot's alignment). Writing does not read the old bytes.
+                unsafe {
+                    base.as_ptr()
+                        .add(i * stride)
+                        .cast::<Slot<T>>()
+                        .write(Slot::new())
+                };
+            }
+            let slots = Slots {
+                base,
+                stride,
+                len,
+                _own: core::marker::PhantomData,
+            };
+            // Under Miri payload words are `AtomicU64`s, which must never load uninitialised
+            // bytes, and readers copy small payloads before checking the stamp: zero the
+            // payloads where they stay.
+            #[cfg(miri)]
+            (0..len).for_each(|i| slots.get(i).zero_payload());
+            Some(slots)
+        }
+    }
+
+    /// Slot `i`, for `i < len`.
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> &Slot<T> {
+        debug_assert!(i < self.len);
+        #[cfg(seqcast_loom)]
+        {
+            &self.slots[i]
+        }
+        // SAFETY: `i < len` (callers mask the sequence number with `len - 1`): the slot at
+        // `i * stride` was initialised by `try_new` and lives as long as `self`; slots are
+        // only ever accessed through `&Slot<T>` (their cells are atomic).
+        #[cfg(not(seqcast_loom))]
+        unsafe {
+            &*self.base.as_ptr().add(i * self.stride).cast::<Slot<T>>()
+        }
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes from one slot to the next.
+    pub(crate) fn stride(&self) -> usize {
+        self.stride
+    }
+}
+
+#[cfg(not(seqcast_loom))]
+impl<T: Copy> Drop for Slots<T> {
+    fn drop(&mut self) {
+        let align = align_of::<Slot<T>>().max(64);
+        // `try_new` built this very layout; `Slot<T>` has no drop glue (`T: Copy`, atomics).
+        let alloc = std::alloc::Layout::from_size_align(self.len * self.stride, align)
+            .expect("the layout try_new allocated");
+        // SAFETY: `base` came from `alloc(alloc)` with this layout and is freed once, here.
+        unsafe { std::alloc::dealloc(self.base.as_ptr(), alloc) };
+    }
+}
+
+// SAFETY: `Slots` owns its slots (like a `Box<[Slot<T>]>`); sharing or sending it shares or
+// sends them, which `Slot<T>`'s own `Sync`/`Send` allow.
+unsafe impl<T: Copy + Send> Sync for Slots<T> {}
+// SAFETY: as above.
+unsafe impl<T: Copy + Send> Send for Slots<T> {}
+
+/// Words a run read buffers at most (2 KiB), and messages per run at most.
+const RUN_WORDS: usize = 256;
+const RUN_MAX: usize = 32;
+
+/// A run read's copies: whole `Words<T>` back to back, so the buffer is aligned for any
+/// payload whose alignment is at most 64 (larger ones read one message at a time).
+#[repr(C, align(64))]
+struct RunBuf([MaybeUninit<u64>; RUN_WORDS]);
+
+/// Reads messages `seq, seq + 1, ...` that are ready, at most `max` of them, handing each to
+/// `deliver` in order; returns how many it delivered. Stops at the first message that is
+/// not there whole (not yet written, being written, or overwritten): the caller's engine
+/// reads that one on its own, to tell which.
+///
+/// The batch form of [`Slot::read`]: for each chunk of up to 32 slots it loads every stamp
+/// first, then copies every payload whose stamp is the one wanted, then re-checks those
+/// stamps, with one `fence(Acquire)` after the stamps and one after the copies for the whole
+/// chunk instead of a pair per message. Per slot that is exactly the read-only recipe of the
+/// module docs (Relaxed stamp load, fence, words, fence, Relaxed re-check; loads of other
+/// slots in between change nothing in the argument), so a torn or overwritten copy is never
+/// delivered. `slot(s)` must return the slot of message `s`.
+#[inline]
+pub(crate) fn read_run<'a, T: Copy + 'a>(
+    slot: impl Fn(u64) -> &'a Slot<T>,
+    seq: u64,
+    max: usize,
+    mut deliver: impl FnMut(T),
+) -> usize {
+    let words = Payload::<T>::WORDS.max(1);
+    let per_chunk = if align_of::<Words<T>>() > 64 {
+        0
+    } else {
+        (RUN_WORDS / words).min(RUN_MAX)
+    };
+    if per_chunk == 0 {
+        // Payloads over 2 KiB (or over-aligned): one message at a time.
+        let mut n = 0;
+        while n < max {
+            let s = seq + n as u64;
+            match slot(s).read(s) {
+                Read::Ready(v) => deliver(v),
+                _ => break,
+            }
+            n += 1;
+        }
+        return n;
+    }
+    let mut buf = RunBuf([MaybeUninit::uninit(); RUN_WORDS]);
+    let mut stamps = [0u64; RUN_MAX];
+    let mut done_total = 0;
+    while done_total < max {
+        let first = seq + done_total as u64;
+        let want = (max - done_total).min(per_chunk);
+        // Relaxed: made Acquire for the copies below by the fence after this loop.
+        let mut ready = 0;
+        while ready < want {
+            let s = first + ready as u64;
+            let a = slot(s).stamp.load(Ordering::Relaxed);
+            if a != done(s) {
+                break;
+            }
+            stamps[ready] = a;
+            ready += 1;
+        }
+        if ready == 0 {
+            break;
+        }
+        // Acquire fence: with the Relaxed stamp loads above, pairs with the Release stores of
+        // `2s+2` in `write`, so each copy sees at least its message's words.
+        fence(Ordering::Acquire);
+        let dst = buf.0.as_mut_ptr();
+        for i in 0..ready {
+            // `i * words + words <= per_chunk * words <= RUN_WORDS`: inside `buf`.
+            let out = dst.wrapping_add(i * words);
+            let payload = &slot(first + i as u64).payload;
+            payload.load_range(out, 0, Payload::<T>::IN_STAMP_LINE);
+            payload.load_range(out, Payload::<T>::IN_STAMP_LINE, Payload::<T>::WORDS);
+        }
+        // Acquire fence: pairs with the writers' Release fences, so that a word taken from a
+        // later write forces its slot's re-check below to see that write's odd stamp.
+        fence(Ordering::Acquire);
+        let mut whole = 0;
+        while whole < ready {
+            // Relaxed: ordered after the copies by the fence above.
+            let b = slot(first + whole as u64).stamp.load(Ordering::Relaxed);
+            if b != stamps[whole] {
+                break;
+            }
+            whole += 1;
+        }
+        for i in 0..whole {
+            // SAFETY: copy `i` lies inside `buf` (above) at a multiple of
+            // `size_of::<Words<T>>()` from a 64-aligned base, so it is aligned for
+            // `Words<T>` (alignment at most 64, checked above). Its slot's stamps before and
+            // after the copy were both `2s+2`, so by the argument in the module docs every
+            // word came from the complete write of message `s` (uninitialised bytes are
+            // exactly that `T`'s padding).
+            let v = unsafe { dst.add(i * words).cast::<Words<T>>().read().value };
+            deliver(v);
+        }
+        done_total += whole;
+        if whole < want {
+            break;
+        }
+    }
+    done_total
 }
 
 impl<T: Copy> Payload<T> {

@@ -256,6 +256,100 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         self.report_every = every.max(1);
     }
 
+    /// Takes every message that is ready now, up to `limit`, handing each to `f` in order;
+    /// never blocks. Returns `Ok(n)`, the number handed over (`n >= 1`; `Ok(0)` only for a
+    /// `limit` of 0), or, when not even one message could be taken, the error
+    /// [`try_recv`](Self::try_recv) would give (`Empty`, `Lagged(n)`, `Closed`,
+    /// `Detached`). A lap or close met after the first message ends the batch and is reported
+    /// by the next call, so nothing is hidden.
+    ///
+    /// Cheaper per message than `try_recv` in a loop: the messages after the first are
+    /// validated a run at a time (two fences per run of up to 32 instead of two per message),
+    /// and a gated or reporting subscriber publishes its position once per batch. Allocates
+    /// nothing.
+    ///
+    /// ```
+    /// use seqcast::error::TryRecvError;
+    /// let (mut tx, mut rx) = seqcast::channel::<u64>(8);
+    /// tx.send_batch(&[1, 2, 3]);
+    /// let mut sum = 0;
+    /// assert_eq!(rx.try_recv_batch(16, |v| sum += v), Ok(3));
+    /// assert_eq!(sum, 6);
+    /// assert_eq!(rx.try_recv_batch(16, |_| {}), Err(TryRecvError::Empty));
+    /// ```
+    pub fn try_recv_batch(
+        &mut self,
+        limit: usize,
+        mut f: impl FnMut(T),
+    ) -> Result<usize, TryRecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        f(self.try_recv()?);
+        Ok(1 + self.take_ready(limit - 1, &mut f))
+    }
+
+    /// [`try_recv_batch`](Self::try_recv_batch) into `buf`: appends up to `limit` messages
+    /// that are ready and returns how many. `buf` grows at most once per `limit` it has not
+    /// had room for, so a reused buffer makes the call allocation-free.
+    ///
+    /// ```
+    /// let (mut tx, mut rx) = seqcast::channel::<u32>(8);
+    /// tx.send_batch(&[7, 8, 9]);
+    /// let mut buf = Vec::with_capacity(8);
+    /// assert_eq!(rx.try_recv_many(&mut buf, 2), Ok(2));
+    /// assert_eq!(rx.try_recv_many(&mut buf, 2), Ok(1));
+    /// assert_eq!(buf, [7, 8, 9]);
+    /// ```
+    pub fn try_recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
+        buf.reserve(limit.min(self.ring.capacity() as usize));
+        self.try_recv_batch(limit, |v| buf.push(v))
+    }
+
+    /// Like [`try_recv_many`](Self::try_recv_many), but waits for the first message as
+    /// [`recv`](Self::recv) does; then takes whatever else is ready, up to `limit`.
+    ///
+    /// ```
+    /// let (mut tx, mut rx) = seqcast::channel::<u32>(8);
+    /// let t = std::thread::spawn(move || { tx.send_batch(&[1, 2]); });
+    /// let mut buf = Vec::new();
+    /// let mut got = 0;
+    /// while got < 2 {
+    ///     got += rx.recv_many(&mut buf, 8).unwrap();
+    /// }
+    /// assert_eq!(buf, [1, 2]);
+    /// t.join().unwrap();
+    /// ```
+    pub fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        buf.reserve(limit.min(self.ring.capacity() as usize));
+        buf.push(self.recv()?);
+        Ok(1 + self.take_ready(limit - 1, &mut |v| buf.push(v)))
+    }
+
+    /// After a message was taken: up to `max` more that are ready, through the engine's run
+    /// read; a gated or reporting subscriber then publishes its position once.
+    fn take_ready(&mut self, max: usize, f: &mut impl FnMut(T)) -> usize {
+        let before = self.cur.pos;
+        let n = self.cur.take_ready(&*self.ring, max, f);
+        if n == 0 {
+            return 0;
+        }
+        if let Some(gate) = self.gate.as_deref() {
+            let gating = gate.is_gating();
+            // A reporting subscriber publishes when the batch crossed a multiple of its period.
+            if gating || before / self.report_every != self.cur.pos / self.report_every {
+                gate.advance(self.cur.pos);
+                if gating {
+                    self.ring.room_made();
+                }
+            }
+        }
+        n
+    }
+
     /// Waits for the next message, as the [`WaitStrategy`] says (by default: spin briefly,
     /// then park the thread until a publisher wakes it).
     ///

@@ -6,7 +6,7 @@
 
 use super::plain::Plain;
 use crate::error::{PayloadType, ShmError};
-use crate::ring::slot::Slot;
+use crate::ring::slot::LineSlot;
 use crate::sync::{fence, AtomicU64, Ordering};
 use core::mem::{align_of, size_of};
 use std::time::Duration;
@@ -38,7 +38,7 @@ pub(crate) const W_VERSION: usize = 1;
 pub(crate) const W_SLOTS_OFFSET: usize = 2;
 /// Number of slots, a power of two.
 pub(crate) const W_CAPACITY: usize = 3;
-/// `size_of::<Slot<T>>()` and `align_of::<Slot<T>>()`.
+/// `size_of::<LineSlot<T>>()` and `align_of::<LineSlot<T>>()` (one slot per cache line).
 pub(crate) const W_SLOT_SIZE: usize = 4;
 pub(crate) const W_SLOT_ALIGN: usize = 5;
 /// `size_of::<T>()` and `align_of::<T>()`.
@@ -158,7 +158,7 @@ pub struct RingInfo {
 
 /// The slot layout this build uses for `T`: (slot size, slot alignment, slots offset).
 pub(crate) fn slot_layout<T: Plain>() -> Result<(u64, u64, u64), ShmError> {
-    let align = align_of::<Slot<T>>();
+    let align = align_of::<LineSlot<T>>();
     if align > MAX_SLOT_ALIGN {
         return Err(ShmError::Layout {
             field: "slot_align (at most 4096 is supported)",
@@ -167,7 +167,7 @@ pub(crate) fn slot_layout<T: Plain>() -> Result<(u64, u64, u64), ShmError> {
         });
     }
     let offset = HEADER_BYTES.next_multiple_of(align);
-    Ok((size_of::<Slot<T>>() as u64, align as u64, offset as u64))
+    Ok((size_of::<LineSlot<T>>() as u64, align as u64, offset as u64))
 }
 
 /// Checks a copy of a ring file's header for a ring of `T` named `type_name`, in a file (or

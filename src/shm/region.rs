@@ -6,8 +6,8 @@
 //! 1. the mapping is page-aligned and at least `HEADER_BYTES` long (so `header()` is in
 //!    bounds and aligned), and
 //! 2. `validate_header::<T>` accepted it for this mapping's length: slot `i < capacity` lies
-//!    at `slots_offset + i * size_of::<Slot<T>>()`, inside the mapping, aligned for
-//!    `Slot<T>` (`slots_offset` is a multiple of `align_of::<Slot<T>>() <= 4096`).
+//!    at `slots_offset + i * size_of::<LineSlot<T>>()`, inside the mapping, aligned for
+//!    `LineSlot<T>` (`slots_offset` is a multiple of `align_of::<LineSlot<T>>() <= 4096`).
 //!
 //! The header is only atomics and a slot is an atomic stamp plus `MaybeUninit` words in an
 //! `UnsafeCell`, so any bytes are valid values of both, and shared references to them allow
@@ -20,7 +20,7 @@ use super::header::{validate_header, Header, HEADER_BYTES};
 use super::plain::Plain;
 use super::{io_error, RingInfo};
 use crate::error::ShmError;
-use crate::ring::slot::Slot;
+use crate::ring::slot::{LineSlot, Slot};
 use crate::sync::Ordering;
 use core::marker::PhantomData;
 use core::mem::size_of;
@@ -164,12 +164,12 @@ impl<T: Plain> Region<T> {
     pub(crate) fn slot(&self, seq: u64) -> &Slot<T> {
         let i = (seq & self.mask) as usize;
         debug_assert!((i as u64) < self.info.capacity);
-        let offset = self.slots_offset + i * size_of::<Slot<T>>();
-        debug_assert!(offset + size_of::<Slot<T>>() <= self.map.len());
+        let offset = self.slots_offset + i * size_of::<LineSlot<T>>();
+        debug_assert!(offset + size_of::<LineSlot<T>>() <= self.map.len());
         // SAFETY: invariant 2: slot `i < capacity` is inside the mapping and aligned for
         // `Slot<T>`; any bytes are a valid `Slot<T>`; the reference lives no longer than
         // `self`, which owns the mapping. A read-only region is only read through it.
-        unsafe { &*self.map.as_ptr().add(offset).cast::<Slot<T>>() }
+        unsafe { &(*self.map.as_ptr().add(offset).cast::<LineSlot<T>>()).0 }
     }
 
     #[inline]
