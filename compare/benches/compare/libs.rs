@@ -48,7 +48,8 @@ pub trait Tx<M>: Send {
 }
 
 pub trait Rx<M>: Send {
-    /// Polls once; calls `f` for each message received (disruptor hands over a batch).
+    /// Polls once; calls `f` for each message received (disruptor and seqcast hand over
+    /// every message that is ready), and says how many that was.
     fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll;
 }
 
@@ -292,11 +293,11 @@ impl<M: Copy + Send + 'static> Rx<M> for seqcast::Subscriber<M> {
     #[inline]
     fn poll(&mut self, f: &mut impl FnMut(&M)) -> Poll {
         use seqcast::error::TryRecvError as E;
-        match self.try_recv() {
-            Ok(m) => {
-                f(&m);
-                Poll::Got(1)
-            }
+        // Everything ready, up to a ring's worth: the Disruptor's poller hands over a whole
+        // batch too. Each message still reaches `f` on its own, copied out of the ring.
+        let limit = self.capacity();
+        match self.try_recv_batch(limit, |m| f(&m)) {
+            Ok(n) => Poll::Got(n as u64),
             Err(E::Empty) => Poll::Empty,
             Err(E::Lagged(n)) => Poll::Lagged(n),
             // Only a gated subscriber that stalled its publisher for a whole second (the

@@ -62,8 +62,10 @@ const NOTES: &[&str] = &[
      busy-poll without a pause instruction; the publisher spins until each message's intended \
      send time and stamps it with that time (no coordinated omission). With rdtscp (the \
      default clock) a receive time is read only after the payload loads have completed.",
-    "seqcast: Publisher::send / Subscriber::try_recv spin; lossy: a lapped reader gets Lagged(n) \
-     and continues from the oldest message still held (LagPolicy::Skip, the default).",
+    "seqcast: Publisher::send, one message at a time; Subscriber::try_recv_batch spin, each \
+     poll taking every message that is ready (up to a ring's worth), as the disruptor's \
+     pollers take whole batches; lossy: a lapped reader gets Lagged(n) and continues from the \
+     oldest message still held (LagPolicy::Skip, the default).",
     "seqcast-newest: seqcast with LagPolicy::SkipToNewest (a lapped reader continues from the \
      newest message); throughput runs only, since a paced latency run never laps a reader.",
     "seqcast-gated: every subscriber is gated (Publisher::subscribe_gated, default GateConfig; \

@@ -96,6 +96,8 @@ impl<M: Copy + Send + Sync + Stamped + 'static> Visit<M> for Latency<'_> {
                                 Poll::Closed => break,
                             }
                         }
+                        // One sample per message: an adapter's count matches its callbacks.
+                        debug_assert_eq!(seen, got, "messages reported != messages handed over");
                         (h, got, lagged, neg, preemptions() - cs)
                     })
                 })
@@ -169,9 +171,13 @@ impl<M: Copy + Send + Sync + Stamped + 'static> Visit<M> for Throughput<'_> {
                     let barrier = &barrier;
                     s.spawn(move || {
                         pin(core);
-                        let (mut got, mut lagged) = (0u64, 0u64);
+                        let (mut got, mut lagged, mut seen) = (0u64, 0u64, 0u64);
                         let mut sink = |m: &M| {
                             black_box(m);
+                            // Counted in the smoke run only: the measured loop stays bare.
+                            if cfg!(debug_assertions) {
+                                seen += 1;
+                            }
                         };
                         barrier.wait();
                         let cs = preemptions();
@@ -189,6 +195,9 @@ impl<M: Copy + Send + Sync + Stamped + 'static> Visit<M> for Throughput<'_> {
                             }
                         }
                         let t = ticks() - t0;
+                        if cfg!(debug_assertions) {
+                            assert_eq!(seen, got, "messages reported != messages handed over");
+                        }
                         (got, lagged, t, preemptions() - cs)
                     })
                 })
