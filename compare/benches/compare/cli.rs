@@ -33,8 +33,11 @@ seqcast compare: one-way latency and fan-out throughput against the hardware lim
 usage: cargo bench --bench compare -- [options]
   --runs LIST         limit,latency,throughput (default: all three)
   --libs LIST         seqcast,seqcast-newest,seqcast-gated,tokio,crossbeam,bus,disruptor
-                      (default: all); lossy rows lose messages to a slow subscriber,
+                      (default: these seven); lossy rows lose messages to a slow subscriber,
                       lossless ones (seqcast-gated, bus, disruptor) make the publisher wait
+                      opt-in rows, only when named: seqcast-line, seqcast-packed (seqcast
+                      with SlotLayout::Line / ::Packed), layout-* (compare/benches/compare/
+                      layout.rs)
   --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
                       that get a core each, at least 1)
   --share             also run subscriber counts that must share cores (labelled 'shared')
@@ -148,8 +151,9 @@ pub fn parse() -> Opts {
         }
     }
     if o.smoke {
-        // Every library, the layout experiments included (so that they cannot rot).
+        // Every library, the opt-in rows and layout experiments included (so they cannot rot).
         if !libs_given {
+            o.libs.extend(Lib::OPT_IN);
             o.libs.extend(Lib::LAYOUTS);
         }
         o.rounds = 1;

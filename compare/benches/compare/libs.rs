@@ -62,6 +62,10 @@ pub enum Lib {
     /// seqcast with every subscriber gated (`subscribe_gated`): lossless, the publisher waits
     /// for the slowest subscriber, like the Disruptor and bus.
     SeqcastGated,
+    /// seqcast with `SlotLayout::Line`: one message per 64-byte line or more (opt-in).
+    SeqcastLine,
+    /// seqcast with `SlotLayout::Packed`: payloads up to 24 B several to a line (opt-in).
+    SeqcastPacked,
     Tokio,
     Crossbeam,
     Bus,
@@ -80,6 +84,10 @@ impl Lib {
         Lib::Bus,
         Lib::Disruptor,
     ];
+    /// seqcast in other configurations, only run when named in `--libs` (and in the smoke
+    /// run): the slot layouts, to measure which one `SlotLayout::Auto` should pick at each
+    /// size.
+    pub const OPT_IN: [Lib; 2] = [Lib::SeqcastLine, Lib::SeqcastPacked];
     /// The slot-layout experiments (`layout.rs`), never in the default run.
     pub const LAYOUTS: [Lib; layout::Variant::ALL.len()] = {
         let mut out = [Lib::Limit; layout::Variant::ALL.len()];
@@ -96,6 +104,8 @@ impl Lib {
             Lib::Seqcast => "seqcast",
             Lib::SeqcastNewest => "seqcast-newest",
             Lib::SeqcastGated => "seqcast-gated",
+            Lib::SeqcastLine => "seqcast-line",
+            Lib::SeqcastPacked => "seqcast-packed",
             Lib::Tokio => "tokio-broadcast",
             Lib::Crossbeam => "crossbeam-channel",
             Lib::Bus => "bus",
@@ -109,6 +119,8 @@ impl Lib {
             "seqcast" => Lib::Seqcast,
             "seqcast-newest" => Lib::SeqcastNewest,
             "seqcast-gated" => Lib::SeqcastGated,
+            "seqcast-line" => Lib::SeqcastLine,
+            "seqcast-packed" => Lib::SeqcastPacked,
             "tokio" | "tokio-broadcast" => Lib::Tokio,
             "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
             "bus" => Lib::Bus,
@@ -118,7 +130,14 @@ impl Lib {
     }
     /// The rows that run seqcast itself (not the layout experiments, which only imitate it).
     pub fn is_seqcast(self) -> bool {
-        matches!(self, Lib::Seqcast | Lib::SeqcastNewest | Lib::SeqcastGated)
+        matches!(
+            self,
+            Lib::Seqcast
+                | Lib::SeqcastNewest
+                | Lib::SeqcastGated
+                | Lib::SeqcastLine
+                | Lib::SeqcastPacked
+        )
     }
     /// True if the sender never waits for readers (slow readers lose messages instead);
     /// false for the lossless rows, whose sender waits for the slowest reader.
@@ -127,6 +146,8 @@ impl Lib {
             self,
             Lib::Seqcast
                 | Lib::SeqcastNewest
+                | Lib::SeqcastLine
+                | Lib::SeqcastPacked
                 | Lib::Tokio
                 | Lib::Crossbeam
                 | Lib::Limit
@@ -153,8 +174,13 @@ where
                 .collect();
             go.visit(LimitTx { line }, rxs)
         }
-        Lib::Seqcast | Lib::SeqcastNewest => {
-            let (tx, rx0) = seqcast::channel::<M>(cap);
+        Lib::Seqcast | Lib::SeqcastNewest | Lib::SeqcastLine | Lib::SeqcastPacked => {
+            let layout = match lib {
+                Lib::SeqcastLine => seqcast::SlotLayout::Line,
+                Lib::SeqcastPacked => seqcast::SlotLayout::Packed,
+                _ => seqcast::SlotLayout::Auto,
+            };
+            let (tx, rx0) = seqcast::try_channel_with::<M>(cap, layout).expect("--capacity");
             let mut rxs: Vec<_> = (1..n).map(|_| tx.subscribe()).collect();
             rxs.insert(0, rx0);
             if lib == Lib::SeqcastNewest {

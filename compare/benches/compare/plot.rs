@@ -6,7 +6,7 @@ use super::stats::{LatSeries, TpSeries, CURVE};
 use plotters::prelude::*;
 use std::path::Path;
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(0, 0, 0),       // limit
     RGBColor(214, 39, 40),   // seqcast
     RGBColor(31, 119, 180),  // tokio
@@ -15,6 +15,8 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(255, 127, 14),  // disruptor
     RGBColor(140, 86, 75),   // seqcast-newest
     RGBColor(227, 119, 194), // seqcast-gated
+    RGBColor(188, 189, 34),  // seqcast-line
+    RGBColor(23, 190, 207),  // seqcast-packed
 ];
 
 fn color(lib: Lib) -> RGBColor {
@@ -27,6 +29,8 @@ fn color(lib: Lib) -> RGBColor {
         Lib::Disruptor => 5,
         Lib::SeqcastNewest => 6,
         Lib::SeqcastGated => 7,
+        Lib::SeqcastLine => 8,
+        Lib::SeqcastPacked => 9,
         Lib::Layout(_) => 0,
     }]
 }

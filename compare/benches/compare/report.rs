@@ -44,11 +44,11 @@ pub fn machine() -> String {
 }
 
 const NOTES: &[&str] = &[
-    "lossy rows (seqcast, seqcast-newest, tokio-broadcast, crossbeam-channel, the layout \
-     experiments): the publisher never waits, a subscriber that falls a ring behind loses \
-     messages, reported in 'lost' and not counted as useful. lossless rows (seqcast-gated, bus, \
-     disruptor): the publisher waits for the slowest subscriber, nothing is lost, and \
-     throughput is the slowest subscriber's pace.",
+    "lossy rows (seqcast, seqcast-newest, tokio-broadcast, crossbeam-channel, and the opt-in \
+     seqcast-line, seqcast-packed and layout-* rows): the publisher never waits, a subscriber \
+     that falls a ring behind loses messages, reported in 'lost' and not counted as useful. \
+     lossless rows (seqcast-gated, bus, disruptor): the publisher waits for the slowest \
+     subscriber, nothing is lost, and throughput is the slowest subscriber's pace.",
     "limit: the publisher's whole send is one store of its stamp into one 128-byte-aligned line; \
      the subscriber spins on that line (8-byte stamp only, whatever the payload). Same pacing, \
      clock and recording code as the libraries. A shorter limit run (a quarter of the messages) \
@@ -74,6 +74,10 @@ const NOTES: &[&str] = &[
      each receive publishes the subscriber's position. Its ratio to the disruptor is the \
      like-for-like one; the lossy seqcast rows' ratios compare a publisher that never waits \
      with one that does.",
+    "seqcast-line, seqcast-packed: only when named in --libs: seqcast built with \
+     try_channel_with(capacity, SlotLayout::Line) (one message per 64-byte line or more) or \
+     SlotLayout::Packed (payloads up to 24 B two or four to a line; larger ones as Line), \
+     beside seqcast's SlotLayout::Auto, to measure which layout Auto should pick at each size.",
     "tokio-broadcast: tokio::sync::broadcast without a runtime (Receiver::try_recv spin); lossy \
      (Lagged(n)); send takes the channel's tail mutex.",
     "crossbeam-channel: one bounded(capacity) channel per subscriber, the publisher try_sends \
