@@ -36,7 +36,8 @@ usage: cargo bench --bench compare -- [options]
                       (default: these seven); lossy rows lose messages to a slow subscriber,
                       lossless ones (seqcast-gated, bus, disruptor) make the publisher wait
                       opt-in rows, only when named: seqcast-line, seqcast-packed (seqcast
-                      with SlotLayout::Line / ::Packed), layout-* (compare/benches/compare/
+                      with SlotLayout::Line / ::Packed), seqcast-batch-send (send_batch in
+                      chunks of 32; throughput only), layout-* (compare/benches/compare/
                       layout.rs)
   --subs LIST         subscriber counts, e.g. 1,2,4,8,14 (default: those of 1,2,4,8,14
                       that get a core each, at least 1)

@@ -41,6 +41,8 @@ pub enum Poll {
 pub trait Tx<M>: Send {
     /// Sends one message. Libraries that block when full (bus, disruptor) spin here.
     fn send(&mut self, m: M);
+    /// Sends whatever the adapter still holds back (seqcast-batch-send's partial chunk).
+    fn flush(&mut self) {}
     /// Messages the sender itself dropped per subscriber (crossbeam `try_send`), if any.
     fn dropped(&self) -> Vec<u64> {
         Vec::new()
@@ -66,6 +68,9 @@ pub enum Lib {
     SeqcastLine,
     /// seqcast with `SlotLayout::Packed`: payloads up to 24 B several to a line (opt-in).
     SeqcastPacked,
+    /// seqcast publishing with `send_batch` in chunks of `BATCH_SEND` (opt-in, throughput
+    /// runs only).
+    SeqcastBatchSend,
     Tokio,
     Crossbeam,
     Bus,
@@ -86,8 +91,8 @@ impl Lib {
     ];
     /// seqcast in other configurations, only run when named in `--libs` (and in the smoke
     /// run): the slot layouts, to measure which one `SlotLayout::Auto` should pick at each
-    /// size.
-    pub const OPT_IN: [Lib; 2] = [Lib::SeqcastLine, Lib::SeqcastPacked];
+    /// size, and batch publishing.
+    pub const OPT_IN: [Lib; 3] = [Lib::SeqcastLine, Lib::SeqcastPacked, Lib::SeqcastBatchSend];
     /// The slot-layout experiments (`layout.rs`), never in the default run.
     pub const LAYOUTS: [Lib; layout::Variant::ALL.len()] = {
         let mut out = [Lib::Limit; layout::Variant::ALL.len()];
@@ -106,6 +111,7 @@ impl Lib {
             Lib::SeqcastGated => "seqcast-gated",
             Lib::SeqcastLine => "seqcast-line",
             Lib::SeqcastPacked => "seqcast-packed",
+            Lib::SeqcastBatchSend => "seqcast-batch-send",
             Lib::Tokio => "tokio-broadcast",
             Lib::Crossbeam => "crossbeam-channel",
             Lib::Bus => "bus",
@@ -121,6 +127,7 @@ impl Lib {
             "seqcast-gated" => Lib::SeqcastGated,
             "seqcast-line" => Lib::SeqcastLine,
             "seqcast-packed" => Lib::SeqcastPacked,
+            "seqcast-batch-send" => Lib::SeqcastBatchSend,
             "tokio" | "tokio-broadcast" => Lib::Tokio,
             "crossbeam" | "crossbeam-channel" => Lib::Crossbeam,
             "bus" => Lib::Bus,
@@ -137,6 +144,7 @@ impl Lib {
                 | Lib::SeqcastGated
                 | Lib::SeqcastLine
                 | Lib::SeqcastPacked
+                | Lib::SeqcastBatchSend
         )
     }
     /// True if the sender never waits for readers (slow readers lose messages instead);
@@ -148,6 +156,7 @@ impl Lib {
                 | Lib::SeqcastNewest
                 | Lib::SeqcastLine
                 | Lib::SeqcastPacked
+                | Lib::SeqcastBatchSend
                 | Lib::Tokio
                 | Lib::Crossbeam
                 | Lib::Limit
@@ -174,7 +183,11 @@ where
                 .collect();
             go.visit(LimitTx { line }, rxs)
         }
-        Lib::Seqcast | Lib::SeqcastNewest | Lib::SeqcastLine | Lib::SeqcastPacked => {
+        Lib::Seqcast
+        | Lib::SeqcastNewest
+        | Lib::SeqcastLine
+        | Lib::SeqcastPacked
+        | Lib::SeqcastBatchSend => {
             let layout = match lib {
                 Lib::SeqcastLine => seqcast::SlotLayout::Line,
                 Lib::SeqcastPacked => seqcast::SlotLayout::Packed,
@@ -187,6 +200,10 @@ where
                 for rx in &mut rxs {
                     rx.set_lag_policy(seqcast::LagPolicy::SkipToNewest);
                 }
+            }
+            if lib == Lib::SeqcastBatchSend {
+                let buf = Vec::with_capacity(BATCH_SEND);
+                return go.visit(BatchTx { tx, buf }, rxs);
             }
             go.visit(tx, rxs)
         }
@@ -330,6 +347,42 @@ impl<M: Copy + Send + 'static> Rx<M> for seqcast::Subscriber<M> {
             // default `GateConfig`) is detached; its row would quietly lose messages.
             Err(E::Detached) => panic!("a gated subscriber was evicted: the run is void"),
             Err(_) => Poll::Closed,
+        }
+    }
+}
+
+/// Messages per `send_batch` call in the seqcast-batch-send row.
+pub const BATCH_SEND: usize = 32;
+
+/// seqcast-batch-send's sender: holds messages back until it has `BATCH_SEND`, then
+/// publishes them with one `send_batch` (one head store for the lot).
+pub struct BatchTx<M: Copy + Send + 'static> {
+    tx: seqcast::Publisher<M>,
+    buf: Vec<M>,
+}
+
+impl<M: Copy + Send + 'static> Tx<M> for BatchTx<M> {
+    #[inline]
+    fn send(&mut self, m: M) {
+        self.buf.push(m);
+        if self.buf.len() == BATCH_SEND {
+            black_box(self.tx.send_batch(&self.buf));
+            self.buf.clear();
+        }
+    }
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            black_box(self.tx.send_batch(&self.buf));
+            self.buf.clear();
+        }
+    }
+}
+
+impl<M: Copy + Send + 'static> Drop for BatchTx<M> {
+    fn drop(&mut self) {
+        // The runners flush before they drop; this only keeps a forgotten chunk from vanishing.
+        if !self.buf.is_empty() {
+            self.tx.send_batch(&self.buf);
         }
     }
 }

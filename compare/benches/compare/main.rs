@@ -167,7 +167,10 @@ fn main() {
                     // latency run never is: it runs in the throughput runs alone. (A paced
                     // run never fills the ring either, but seqcast-gated's subscribers
                     // publish their position on every receive: that cost is worth timing.)
-                    for &lib in o.libs.iter().filter(|&&l| l != Lib::SeqcastNewest) {
+                    // seqcast-batch-send holds messages back until a chunk is full, which
+                    // only a throughput run can take.
+                    let paced = |l: Lib| l != Lib::SeqcastNewest && l != Lib::SeqcastBatchSend;
+                    for &lib in o.libs.iter().filter(|&&l| paced(l)) {
                         jobs.push((lib, p, n));
                     }
                 }

@@ -6,7 +6,7 @@ use super::stats::{LatSeries, TpSeries, CURVE};
 use plotters::prelude::*;
 use std::path::Path;
 
-const COLORS: [RGBColor; 10] = [
+const COLORS: [RGBColor; 11] = [
     RGBColor(0, 0, 0),       // limit
     RGBColor(214, 39, 40),   // seqcast
     RGBColor(31, 119, 180),  // tokio
@@ -17,6 +17,7 @@ const COLORS: [RGBColor; 10] = [
     RGBColor(227, 119, 194), // seqcast-gated
     RGBColor(188, 189, 34),  // seqcast-line
     RGBColor(23, 190, 207),  // seqcast-packed
+    RGBColor(127, 127, 127), // seqcast-batch-send
 ];
 
 fn color(lib: Lib) -> RGBColor {
@@ -31,6 +32,7 @@ fn color(lib: Lib) -> RGBColor {
         Lib::SeqcastGated => 7,
         Lib::SeqcastLine => 8,
         Lib::SeqcastPacked => 9,
+        Lib::SeqcastBatchSend => 10,
         Lib::Layout(_) => 0,
     }]
 }

@@ -45,10 +45,10 @@ pub fn machine() -> String {
 
 const NOTES: &[&str] = &[
     "lossy rows (seqcast, seqcast-newest, tokio-broadcast, crossbeam-channel, and the opt-in \
-     seqcast-line, seqcast-packed and layout-* rows): the publisher never waits, a subscriber \
-     that falls a ring behind loses messages, reported in 'lost' and not counted as useful. \
-     lossless rows (seqcast-gated, bus, disruptor): the publisher waits for the slowest \
-     subscriber, nothing is lost, and throughput is the slowest subscriber's pace.",
+     seqcast-line, seqcast-packed, seqcast-batch-send and layout-* rows): the publisher never \
+     waits, a subscriber that falls a ring behind loses messages, reported in 'lost' and not \
+     counted as useful. lossless rows (seqcast-gated, bus, disruptor): the publisher waits for \
+     the slowest subscriber, nothing is lost, and throughput is the slowest subscriber's pace.",
     "limit: the publisher's whole send is one store of its stamp into one 128-byte-aligned line; \
      the subscriber spins on that line (8-byte stamp only, whatever the payload). Same pacing, \
      clock and recording code as the libraries. A shorter limit run (a quarter of the messages) \
@@ -78,6 +78,9 @@ const NOTES: &[&str] = &[
      try_channel_with(capacity, SlotLayout::Line) (one message per 64-byte line or more) or \
      SlotLayout::Packed (payloads up to 24 B two or four to a line; larger ones as Line), \
      beside seqcast's SlotLayout::Auto, to measure which layout Auto should pick at each size.",
+    "seqcast-batch-send: only when named in --libs: seqcast whose publisher collects 32 \
+     messages and sends them with one Publisher::send_batch; throughput runs only (a paced \
+     message would wait for its chunk). Every other row publishes one message at a time.",
     "tokio-broadcast: tokio::sync::broadcast without a runtime (Receiver::try_recv spin); lossy \
      (Lagged(n)); send takes the channel's tail mutex.",
     "crossbeam-channel: one bounded(capacity) channel per subscriber, the publisher try_sends \

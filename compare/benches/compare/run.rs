@@ -112,6 +112,7 @@ impl<M: Copy + Send + Sync + Stamped + 'static> Visit<M> for Latency<'_> {
                     while ticks() < t {}
                     tx.send(M::make(t, i));
                 }
+                tx.flush();
                 let dropped = tx.dropped();
                 drop(tx);
                 (dropped, preemptions() - cs)
@@ -216,6 +217,8 @@ impl<M: Copy + Send + Sync + Stamped + 'static> Visit<M> for Throughput<'_> {
                         break;
                     }
                 }
+                // A chunk still held back counts as sent: it goes out inside the timed span.
+                tx.flush();
                 let t1 = ticks();
                 let dropped = tx.dropped();
                 drop(tx);
