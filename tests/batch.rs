@@ -261,3 +261,33 @@ fn every_layout_carries_odd_sizes_and_alignments() {
     round_trip::<[u16; 11]>(|i| [i as u16; 11]);
     round_trip::<[u64; 300]>(|i| [i; 300]);
 }
+
+#[cfg(feature = "async")]
+#[test]
+fn recv_many_async_waits_and_a_cancelled_one_takes_nothing() {
+    use futures::FutureExt;
+    let (mut tx, mut rx) = seqcast::channel::<u32>(8);
+    let mut buf = Vec::new();
+    assert_eq!(rx.recv_many_async(&mut buf, 8).now_or_never(), None);
+    // Dropped while pending: no longer registered, nothing taken.
+    assert_eq!(tx.waiting_subscribers(), 0);
+    tx.send_batch(&[1, 2]);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        tx.send(3);
+    });
+    assert_eq!(
+        futures::executor::block_on(rx.recv_many_async(&mut buf, 1)),
+        Ok(1)
+    );
+    assert_eq!(
+        futures::executor::block_on(rx.recv_many_async(&mut buf, 8)),
+        Ok(1)
+    );
+    assert_eq!(
+        futures::executor::block_on(rx.recv_many_async(&mut buf, 8)),
+        Ok(1)
+    );
+    assert_eq!(buf, [1, 2, 3]);
+    t.join().unwrap();
+}
