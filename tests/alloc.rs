@@ -1,5 +1,6 @@
-//! A counting global allocator shows that `send`, `try_recv` and `SharedPublisher::send`
-//! allocate nothing (the ring is allocated once, by `channel`).
+//! A counting global allocator shows that `send`, `try_recv`, `SharedPublisher::send` and the
+//! batch calls (into a reused buffer) allocate nothing (the ring is allocated once, by
+//! `channel`).
 
 use seqcast::error::TryRecvError;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -69,4 +70,32 @@ fn send_and_try_recv_allocate_nothing() {
         assert_eq!(rx.try_recv(), Ok([i; 8]));
     }
     assert_eq!(allocations(), before, "the hot paths allocated");
+}
+
+#[test]
+fn batch_calls_allocate_nothing() {
+    let (mut tx, mut rx) = seqcast::channel::<u64>(64);
+    let mut gated = tx.subscribe_gated();
+    let values: Vec<u64> = (0..32).collect();
+    let mut buf = Vec::with_capacity(64);
+    let before = allocations();
+    for _ in 0..1_000 {
+        assert_eq!(tx.send_batch(&values).count(), 32);
+        buf.clear();
+        assert_eq!(rx.try_recv_many(&mut buf, 64), Ok(32));
+        let mut sum = 0;
+        assert_eq!(gated.try_recv_batch(64, |v| sum += v), Ok(32));
+        assert_eq!(sum, 31 * 32 / 2);
+        assert_eq!(tx.try_send_batch(&values[..1]).count(), 1);
+        assert_eq!(rx.try_recv_batch(8, |_| {}), Ok(1));
+        assert_eq!(gated.try_recv_batch(8, |_| {}), Ok(1));
+    }
+    let shared = tx.into_shared();
+    for _ in 0..1_000 {
+        assert_eq!(shared.send_batch(&values).map(|r| r.count()), Ok(32));
+        buf.clear();
+        assert_eq!(rx.try_recv_many(&mut buf, 64), Ok(32));
+        assert_eq!(gated.try_recv_batch(64, |_| {}), Ok(32));
+    }
+    assert_eq!(allocations(), before, "the batch calls allocated");
 }

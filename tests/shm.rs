@@ -272,6 +272,32 @@ fn clean_close_drains_then_closed_on_a_read_only_file() {
     assert_eq!(rx.stats().received, 5);
 }
 
+#[test]
+fn batch_receive_from_a_read_only_file_counts_every_message() {
+    let path = ring_path("batch");
+    let mut tx = ShmPublisher::<Msg>::create_at(&path, 8, TYPE).unwrap();
+    let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
+    assert_eq!(rx.try_recv_batch(0, |_| {}), Ok(0));
+    assert_eq!(rx.try_recv_batch(4, |_| {}), Err(TryRecvError::Empty));
+    for s in 0..5 {
+        tx.send(msg(s));
+    }
+    let mut got = Vec::new();
+    assert_eq!(rx.try_recv_batch(16, |m| got.push(check(&m))), Ok(5));
+    for s in 5..20 {
+        tx.send(msg(s));
+    }
+    // 15 more into 8 slots: 7 were overwritten.
+    assert_eq!(rx.try_recv_batch(16, |_| {}), Err(TryRecvError::Lagged(7)));
+    assert_eq!(rx.try_recv_batch(3, |m| got.push(check(&m))), Ok(3));
+    drop(tx);
+    assert_eq!(rx.try_recv_batch(16, |m| got.push(check(&m))), Ok(5));
+    assert_eq!(rx.try_recv_batch(16, |_| {}), Err(TryRecvError::Closed));
+    let expected: Vec<u64> = (0..5).chain(12..20).collect();
+    assert_eq!(got, expected);
+    assert_eq!(rx.stats().received + rx.stats().missed, 20);
+}
+
 /// What `try_recv` returned, in a form both ring kinds map to.
 #[derive(Debug, PartialEq, Eq)]
 enum Got {

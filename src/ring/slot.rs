@@ -268,7 +268,7 @@ impl<T: Copy> Slot<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SlotLayout {
-    /// `Packed` for payloads of up to 8 bytes, `Line` for larger ones: where each pays on
+    /// `Packed` for payloads of up to 24 bytes, `Line` for larger ones: where each pays on
     /// the project's measurements (`docs/performance.md`).
     #[default]
     Auto,
@@ -291,9 +291,7 @@ impl SlotLayout {
         };
         match self {
             SlotLayout::Line => line,
-            SlotLayout::Packed => packed,
-            SlotLayout::Auto if size <= 16 => packed,
-            SlotLayout::Auto => line,
+            SlotLayout::Packed | SlotLayout::Auto => packed,
         }
     }
 }

@@ -331,7 +331,7 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
 
     /// After a message was taken: up to `max` more that are ready, through the engine's run
     /// read; a gated or reporting subscriber then publishes its position once.
-    fn take_ready(&mut self, max: usize, f: &mut impl FnMut(T)) -> usize {
+    pub(super) fn take_ready(&mut self, max: usize, f: &mut impl FnMut(T)) -> usize {
         let before = self.cur.pos;
         let n = self.cur.take_ready(&*self.ring, max, f);
         if n == 0 {

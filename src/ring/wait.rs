@@ -98,6 +98,34 @@ mod asynchronous {
             RecvFuture { rx: self }
         }
 
+        /// Like [`recv_many`](Subscriber::recv_many), asynchronously: waits for the first
+        /// message as [`recv_async`](Self::recv_async) does, then appends whatever else is
+        /// ready, up to `limit`. Cancel-safe: dropped before it completes, it has taken
+        /// nothing.
+        ///
+        /// ```
+        /// # futures::executor::block_on(async {
+        /// let (mut tx, mut rx) = seqcast::channel::<u32>(8);
+        /// tx.send_batch(&[1, 2, 3]);
+        /// let mut buf = Vec::new();
+        /// assert_eq!(rx.recv_many_async(&mut buf, 8).await, Ok(3));
+        /// assert_eq!(buf, [1, 2, 3]);
+        /// # });
+        /// ```
+        pub async fn recv_many_async(
+            &mut self,
+            buf: &mut Vec<T>,
+            limit: usize,
+        ) -> Result<usize, RecvError> {
+            if limit == 0 {
+                return Ok(0);
+            }
+            let first = self.recv_async().await?;
+            buf.reserve(limit.min(self.capacity()));
+            buf.push(first);
+            Ok(1 + self.take_ready(limit - 1, &mut |v| buf.push(v)))
+        }
+
         /// The poll behind `recv_async` and `Stream::poll_next`: try, register, re-try, sleep.
         pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
             loop {

@@ -127,6 +127,22 @@ impl<T: Plain> ShmSubscriber<T> {
         }
     }
 
+    /// Takes every message that is ready now, up to `limit`, handing each to `f` in order, as
+    /// [`Subscriber::try_recv_batch`](crate::Subscriber::try_recv_batch) does: `Ok(n)` with
+    /// `n >= 1` (`Ok(0)` for a `limit` of 0), or the error `try_recv` would give when
+    /// nothing could be taken. The messages after the first are validated a run at a time.
+    pub fn try_recv_batch(
+        &mut self,
+        limit: usize,
+        mut f: impl FnMut(T),
+    ) -> Result<usize, TryRecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        f(self.try_recv()?);
+        Ok(1 + self.cur.take_ready(&self.region, limit - 1, &mut f))
+    }
+
     /// Nothing to deliver: every `CHECK_EVERY`th time, whether our message was lost, and the
     /// liveness check.
     fn idle(&mut self) -> Result<T, TryRecvError> {
@@ -297,6 +313,14 @@ impl<T: Plain> Source for Region<T> {
     #[inline]
     fn read(&self, seq: u64) -> Read<T> {
         self.slot(seq).read_read_only(seq)
+    }
+
+    /// The run read only loads (Relaxed stamps, each made Acquire by a fence), the form
+    /// read-only memory allows, and delivers only slots whose stamp is exactly the one a
+    /// publisher writes for that message.
+    #[inline]
+    fn read_run(&self, seq: u64, max: usize, deliver: &mut impl FnMut(T)) -> usize {
+        crate::ring::slot::read_run(|s| self.slot(s), seq, max, deliver)
     }
 
     #[inline]
