@@ -77,7 +77,8 @@ const NOTES: &[&str] = &[
     "seqcast-line, seqcast-packed: only when named in --libs: seqcast built with \
      try_channel_with(capacity, SlotLayout::Line) (one message per 64-byte line or more) or \
      SlotLayout::Packed (payloads up to 24 B two or four to a line; larger ones as Line), \
-     beside seqcast's SlotLayout::Auto, to measure which layout Auto should pick at each size.",
+     beside seqcast's SlotLayout::Auto, to measure which layout Auto should pick at each size \
+     (where Auto already picks the same layout, the row repeats seqcast's).",
     "seqcast-batch-send: only when named in --libs: seqcast whose publisher collects 32 \
      messages and sends them with one Publisher::send_batch; throughput runs only (a paced \
      message would wait for its chunk). Every other row publishes one message at a time.",
