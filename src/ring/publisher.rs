@@ -163,6 +163,33 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         start..seq
     }
 
+    /// Writes `n` messages made by `fill(0..n)` as one unit, for storages that frame one
+    /// value across several slots (records): all of them or, if the gated subscribers leave
+    /// no room for all `n` within `wait`, none. `n` must be at most the capacity.
+    pub(crate) fn write_unit(
+        &mut self,
+        n: usize,
+        wait: Wait,
+        mut fill: impl FnMut(usize) -> T,
+    ) -> Option<Range<u64>> {
+        let ring = &*self.handle.0;
+        debug_assert!(n >= 1 && n as u64 <= ring.capacity());
+        let start = self.next;
+        let last = start + n as u64 - 1;
+        // Gates only move forward: room for the last message is room for all of them.
+        if !ring.gate_allows(last) && ring.wait_for_gates(last, wait).is_err() {
+            return None;
+        }
+        for i in 0..n {
+            let seq = start + i as u64;
+            ring.slot(seq).write(seq, fill(i));
+        }
+        self.next = last + 1;
+        ring.set_head(last + 1);
+        ring.wake_waiters();
+        Some(start..last + 1)
+    }
+
     /// The topic (for the async sends).
     #[cfg(seqcast_async)]
     #[inline]
