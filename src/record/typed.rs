@@ -91,9 +91,7 @@ pub type TypedPair<T, C> = (TypedPublisher<T, C>, TypedSubscriber<T, C>);
 /// tx.send(&order).unwrap();
 /// assert_eq!(rx.try_recv(), Ok(order));
 /// ```
-pub fn typed<T, C: Codec>(
-    capacity: usize,
-) -> Result<TypedPair<T, C>, CapacityError>
+pub fn typed<T, C: Codec>(capacity: usize) -> Result<TypedPair<T, C>, CapacityError>
 where
     T: Serialize + DeserializeOwned,
 {
