@@ -482,13 +482,20 @@ impl RecordSubscriber {
                 },
             };
             while left > 0 {
-                match self.next_chunk() {
-                    Ok(c) => {
+                let got = match self.stash.take() {
+                    Some(got) => got.map(|c| {
                         debug_assert_eq!(c[0], seq << 1, "chunk of another record");
-                        let done = buf.len();
-                        unpack(&c[1..], (len - done).min(NEXT_BYTES), buf);
-                        left -= 1;
-                    }
+                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
+                        1
+                    }),
+                    // The rest of the record in runs: one validation per run of chunks.
+                    None => self.rx.try_recv_batch(left, |c| {
+                        debug_assert_eq!(c[0], seq << 1, "chunk of another record");
+                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
+                    }),
+                };
+                match got {
+                    Ok(n) => left -= n,
                     Err(TryRecvError::Empty) => {
                         // The publisher is writing the rest right now: keep what arrived.
                         self.partial = Some(Partial {
