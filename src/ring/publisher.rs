@@ -49,11 +49,38 @@ pub struct Publisher<T: Copy> {
 }
 
 impl<T: Copy + Send + 'static> Publisher<T> {
-    pub(super) fn new(ring: Arc<Ring<T>>) -> Self {
+    pub(super) fn from_ring(ring: Arc<Ring<T>>) -> Self {
         Publisher {
             handle: PublisherHandle(ring),
             next: 0,
         }
+    }
+
+    /// A topic with no subscriber yet, as `tokio::sync::broadcast::Sender::new`: subscribers
+    /// come from [`subscribe`](Self::subscribe) and its siblings. Sends with nobody listening
+    /// are not an error (they are there for [replay](Self::subscribe_oldest)).
+    ///
+    /// # Panics
+    /// If `capacity` is 0 or too large, like [`channel`](crate::channel);
+    /// [`try_new`](Self::try_new) returns the error.
+    ///
+    /// ```
+    /// let mut tx = seqcast::Publisher::<u64>::new(16);
+    /// assert_eq!(tx.subscriber_count(), 0);
+    /// tx.send(1);
+    /// let mut late = tx.subscribe_oldest();
+    /// assert_eq!(late.try_recv(), Ok(1));
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        match Self::try_new(capacity) {
+            Ok(tx) => tx,
+            Err(e) => panic!("seqcast::Publisher::new: {e}"),
+        }
+    }
+
+    /// Like [`new`](Self::new), but reports a bad capacity as an error.
+    pub fn try_new(capacity: usize) -> Result<Self, crate::error::CapacityError> {
+        crate::try_channel::<T>(capacity).map(|(tx, _first)| tx)
     }
 
     /// Publishes `value` and returns its sequence number (0 for the first message).
@@ -235,6 +262,40 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     /// A new subscriber that starts with the next message sent.
     pub fn subscribe(&self) -> Subscriber<T> {
         Subscriber::new(self.handle.0.clone(), self.next)
+    }
+
+    /// A new subscriber that starts with the oldest message the ring still holds (replay for
+    /// a late joiner: a dashboard that wants the last values). See
+    /// [`subscribe_at`](Self::subscribe_at).
+    pub fn subscribe_oldest(&self) -> Subscriber<T> {
+        self.subscribe_at(self.next.saturating_sub(self.handle.0.capacity()))
+    }
+
+    /// A new subscriber that starts at message `seq` (a start past the next message starts at
+    /// the next message). If message `seq` is already overwritten, its first receive is an
+    /// exact `Lagged(n)` up to the oldest message still held, then it reads on from there,
+    /// like any lapped subscriber.
+    ///
+    /// ```
+    /// use seqcast::error::TryRecvError;
+    /// let (mut tx, _rx) = seqcast::channel::<u64>(4);
+    /// tx.send_batch(&[0, 1, 2, 3, 4, 5]);
+    /// let mut at_1 = tx.subscribe_at(1);
+    /// assert_eq!(at_1.try_recv(), Err(TryRecvError::Lagged(1))); // message 1 is gone
+    /// assert_eq!(at_1.try_recv(), Ok(2));
+    /// ```
+    pub fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
+        Subscriber::new(self.handle.0.clone(), seq.min(self.next))
+    }
+
+    /// Waits until this topic has no subscriber left (as
+    /// `tokio::sync::broadcast::Sender::closed`); ready at once if it has none now. A
+    /// subscriber made afterwards does not undo it: check
+    /// [`subscriber_count`](Self::subscriber_count) again if that matters.
+    #[cfg(seqcast_async)]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub fn closed(&self) -> impl core::future::Future<Output = ()> + Send + '_ {
+        self.handle.0.no_subscribers()
     }
 
     /// Number of messages sent so far through this topic.
@@ -483,17 +544,32 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         self.handle.0.close();
     }
 
-    /// A subscriber starting at message `seq` (for the `Bus`: pattern subscribers that discover
-    /// a topic read it from its first message; a lapped start is reported as `Lagged`).
-    pub(crate) fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
-        Subscriber::new(self.handle.0.clone(), seq)
-    }
-
     /// A new subscriber that starts with the next message claimed.
     pub fn subscribe(&self) -> Subscriber<T> {
         let ring = self.handle.0.clone();
         let start = ring.head();
         Subscriber::new(ring, start)
+    }
+
+    /// See [`Publisher::subscribe_oldest`]. (A message claimed by another producer may still
+    /// be in progress; the subscriber then waits for it, as any subscriber does.)
+    pub fn subscribe_oldest(&self) -> Subscriber<T> {
+        let ring = &self.handle.0;
+        self.subscribe_at(ring.head().saturating_sub(ring.capacity()))
+    }
+
+    /// See [`Publisher::subscribe_at`].
+    pub fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
+        let ring = self.handle.0.clone();
+        let start = seq.min(ring.head());
+        Subscriber::new(ring, start)
+    }
+
+    /// See [`Publisher::closed`].
+    #[cfg(seqcast_async)]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub fn closed(&self) -> impl core::future::Future<Output = ()> + Send + '_ {
+        self.handle.0.no_subscribers()
     }
 
     /// Number of messages claimed so far (sent or being sent).
