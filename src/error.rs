@@ -802,3 +802,44 @@ impl From<RecvError> for RecordError {
         RecordError::Recv(e.into())
     }
 }
+
+/// Why a delivery-confirmed send ([`Publisher::send_confirmed`](crate::Publisher::send_confirmed))
+/// did not confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfirmError<T> {
+    /// The message was published (sequence number `seq`), but these subscribers had not
+    /// read it when the timeout passed (slowest first).
+    Timeout {
+        /// The message's sequence number.
+        seq: u64,
+        /// The subscribers that had not read it.
+        pending: Vec<crate::SubscriberPosition>,
+    },
+    /// The topic was closed (removed from its `Bus`); nothing was sent.
+    Closed(T),
+}
+
+impl<T> fmt::Display for ConfirmError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfirmError::Timeout { seq, pending } => {
+                write!(
+                    f,
+                    "message {seq} not confirmed in time by {} subscriber(s):",
+                    pending.len()
+                )?;
+                for p in pending {
+                    match &p.name {
+                        Some(name) => write!(f, " {name} at {}", p.position)?,
+                        None => write!(f, " (unnamed) at {}", p.position)?,
+                    }
+                }
+                Ok(())
+            }
+            ConfirmError::Closed(_) => f.write_str(CLOSED),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for ConfirmError<T> {}

@@ -143,6 +143,51 @@ fn replay_races_a_publisher_lapping_it_and_keeps_the_account() {
     assert_eq!(s.received + s.missed, 20_000 - start);
 }
 
+#[test]
+fn delivery_confirmed_send_names_who_did_not_confirm() {
+    use seqcast::error::ConfirmError;
+    use std::time::Duration;
+    let (mut tx, _lossy) = seqcast::channel::<u32>(8);
+    let mut audit = tx.subscribe_gated();
+    let mut dash = tx.subscribe();
+    dash.report_position(Some("dashboard"), 1);
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            got.push(audit.recv().unwrap());
+        }
+        got
+    });
+    // The dashboard never reads: the confirmation times out and names it.
+    match tx.send_confirmed(1, Duration::from_millis(30)) {
+        Err(ConfirmError::Timeout { seq: 0, pending }) => {
+            assert_eq!(pending.len(), 1);
+            assert_eq!(pending[0].name.as_deref(), Some("dashboard"));
+            let shown = ConfirmError::<u32>::Timeout { seq: 0, pending }.to_string();
+            assert!(shown.contains("dashboard"), "{shown}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dash.try_recv(), Ok(1));
+    // Once the dashboard keeps up, both confirm.
+    let t = std::thread::spawn(move || {
+        let v = dash.recv().unwrap();
+        (v, dash)
+    });
+    assert_eq!(tx.send_confirmed(2, Duration::from_secs(10)), Ok(1));
+    assert_eq!(t.join().unwrap().0, 2);
+    assert_eq!(reader.join().unwrap(), [1, 2]);
+    // Shared publishers: a removed topic hands the value back.
+    let bus = seqcast::Bus::new();
+    let shared = bus.publisher::<u8>("t").unwrap();
+    assert_eq!(shared.send_confirmed(3, Duration::ZERO), Ok(0));
+    bus.remove("t").unwrap();
+    assert_eq!(
+        shared.send_confirmed(4, Duration::ZERO),
+        Err(ConfirmError::Closed(4))
+    );
+}
+
 #[cfg(feature = "async")]
 mod asynchronous {
     use super::*;

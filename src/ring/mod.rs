@@ -71,6 +71,7 @@
 //! * handle counts: `Relaxed` increments (like `Arc`), `AcqRel` decrement of `publishers` so
 //!   the last publisher's close happens after every other publisher's sends.
 
+mod confirm;
 pub(crate) mod gate;
 pub(crate) mod publisher;
 #[cfg(seqcast_async)]
