@@ -288,14 +288,14 @@ impl fmt::Debug for RecordPublisher {
     }
 }
 
-/// A record that `try_recv` found still being written: what has arrived of it so far.
-#[derive(Clone)]
+/// A record that `try_recv` found still being written (what has arrived of it is in
+/// `RecordSubscriber::partial_bytes`).
+#[derive(Clone, Copy)]
 struct Partial {
     seq: u64,
     len: usize,
     /// Continuation chunks not read yet.
     left: usize,
-    bytes: Vec<u8>,
 }
 
 /// The receiving half of a record topic: an independent cursor, as a typed
@@ -323,6 +323,8 @@ pub struct RecordSubscriber {
     /// async wait brought), handled before reading on.
     stash: Option<Result<Chunk, TryRecvError>>,
     partial: Option<Partial>,
+    /// The bytes of `partial`, in a buffer kept for reuse (the caller's buffer stays theirs).
+    partial_bytes: Vec<u8>,
     max_len: usize,
     count: Arc<Count>,
 }
@@ -339,6 +341,7 @@ impl RecordSubscriber {
             lost_upto: 0,
             stash: None,
             partial: None,
+            partial_bytes: Vec::new(),
             max_len,
             count,
         }
@@ -424,7 +427,7 @@ impl RecordSubscriber {
             let (seq, len, mut left) = match self.partial.take() {
                 Some(p) => {
                     buf.clear();
-                    buf.extend_from_slice(&p.bytes);
+                    buf.extend_from_slice(&self.partial_bytes);
                     (p.seq, p.len, p.left)
                 }
                 None => loop {
@@ -498,12 +501,10 @@ impl RecordSubscriber {
                     Ok(n) => left -= n,
                     Err(TryRecvError::Empty) => {
                         // The publisher is writing the rest right now: keep what arrived.
-                        self.partial = Some(Partial {
-                            seq,
-                            len,
-                            left,
-                            bytes: core::mem::take(buf),
-                        });
+                        self.partial = Some(Partial { seq, len, left });
+                        self.partial_bytes.clear();
+                        self.partial_bytes.extend_from_slice(buf);
+                        buf.clear();
                         return Err(TryRecvError::Empty);
                     }
                     Err(e) => {
@@ -512,6 +513,7 @@ impl RecordSubscriber {
                         // each is written whole before the head that a close fixes.)
                         buf.clear();
                         self.lapped = true;
+                        self.lost_upto = self.lost_upto.max(seq + 1);
                         if !matches!(e, TryRecvError::Lagged(_)) {
                             self.stash = Some(Err(e));
                         }
