@@ -16,7 +16,7 @@ mod run;
 mod stats;
 
 use libs::{with_lib, Lib, Msg};
-use stats::{LatSeries, TpSeries, CURVE};
+use stats::{LatSeries, TpSeries};
 use std::time::Instant;
 
 /// Runs one latency configuration with the payload size picked at run time.
@@ -68,19 +68,7 @@ fn record(
             lat.len() - 1
         }
     };
-    let s = &mut lat[idx];
-    let curve: Vec<f64> = CURVE
-        .iter()
-        .map(|p| clk.to_ns(out.hist.value_at_percentile(*p)))
-        .collect();
-    s.curve.push(curve.clone());
-    s.max.push(clk.to_ns(out.hist.max()));
-    s.samples.push(out.hist.len());
-    s.received.push(out.received.iter().sum());
-    s.lagged.push(out.lagged.iter().sum());
-    s.negative.push(out.negative);
-    s.preempted.push(out.preempted);
-    curve
+    lat[idx].push_run(clk, out)
 }
 
 fn main() {
@@ -287,19 +275,7 @@ fn main() {
                         tp.len() - 1
                     }
                 };
-                let s = &mut tp[idx];
-                let secs = |t: u64| clk.to_ns(t) / 1e9;
-                s.publisher.push(out.sent as f64 / secs(out.publish_ticks));
-                s.delivered.push(
-                    out.received
-                        .iter()
-                        .zip(&out.sub_ticks)
-                        .map(|(&g, &t)| g as f64 / secs(t))
-                        .collect(),
-                );
-                s.lagged.push(out.lagged.clone());
-                s.sent.push(out.sent);
-                s.preempted.push(out.preempted);
+                tp[idx].push_run(&clk, &out);
             }
             eprintln!(
                 "throughput round {}/{} done in {:.1}s",
