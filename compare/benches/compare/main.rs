@@ -11,6 +11,8 @@ mod clock;
 mod libs;
 mod pin;
 mod plot;
+mod reclibs;
+mod records;
 mod report;
 mod run;
 mod stats;
@@ -286,6 +288,9 @@ fn main() {
         }
     }
 
+    // ---- records: record topics against their peers, on one core pair ----
+    let rec = o.records.then(|| records::run(&o, &clk, &cores));
+
     let ctx = report::Context {
         opts: &o,
         clock: &clk,
@@ -295,6 +300,7 @@ fn main() {
         ping: &ping,
         run_secs: wall.elapsed().as_secs_f64(),
         load: (load_before, report::loadavg()),
+        records: rec.as_ref(),
     };
     let table = report::table(&ctx, &lat, &tp);
     print!("{table}");
