@@ -322,7 +322,10 @@ fn main() {
         serde_json::to_string_pretty(&json).expect("json"),
     )
     .expect("write results.json");
-    let files = plot::all(dir, &lat, &tp);
+    let mut files = plot::all(dir, &lat, &tp);
+    if let Some(r) = &rec {
+        files.extend(plot::records(dir, r));
+    }
     println!(
         "\nwrote {} ({} files: table.txt, results.json{})",
         dir.display(),
