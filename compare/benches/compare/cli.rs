@@ -36,7 +36,8 @@ pub struct Opts {
 }
 
 pub const HELP: &str = "\
-seqcast compare: one-way latency and fan-out throughput against the hardware limit and peers
+seqcast compare: one-way latency and fan-out throughput against the hardware limit and peers,
+and record topics (bytes, serde messages) against tokio's broadcast and async-broadcast
 
 usage: cargo bench --bench compare -- [options]
   --runs LIST         limit,latency,throughput,records (default: all four)
@@ -61,7 +62,9 @@ usage: cargo bench --bench compare -- [options]
                       async-broadcast,seqcast-typed (32 B latency only),seqcast-serde,
                       seqcast-serde-gated,tokio-struct (default: these eight); opt-in:
                       seqcast-record-gated
-  --rec-rounds N      rounds of the records run (default: --rounds)
+  --rec-rounds N      rounds of the records run (default: --rounds); it takes --messages,
+                      --interval-ns (slowed to at most 500 MB/s of records), --tp-messages,
+                      --tp-seconds and --capacity (messages per channel) from below
   --messages N        messages per latency run (default: 150000)
   --interval-ns N     latency send interval in ns (default: 2000, i.e. 500k msgs/s)
   --tp-messages N     messages per throughput run (default: 2000000)

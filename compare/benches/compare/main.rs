@@ -1,5 +1,7 @@
 //! `cargo bench --bench compare`: one-way latency and fan-out throughput of seqcast beside its
-//! peers and the hardware's own limit, in one run, on pinned cores (DESIGN.md §5).
+//! peers and the hardware's own limit, in one run, on pinned cores (DESIGN.md §5); and record
+//! topics (bytes and serde messages) beside tokio's broadcast and async-broadcast
+//! (`records.rs`).
 //!
 //! Prints a table, writes `results.json` and SVG plots to `target/seqcast-bench/` (`--out`,
 //! relative to the repository root).
