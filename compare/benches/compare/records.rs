@@ -329,7 +329,7 @@ pub fn table(o: &Opts, r: &Results) -> String {
         let _ = writeln!(t, "{}", legend(r.lat.iter().map(|s| s.lib)));
         let _ = writeln!(
             t,
-            "{:<22}{:>9}{:>7}{:>8}{:>8}{:>8}{:>9}{:>9}{:>9}{:>8}{:>9}{:>17}   p50 per round",
+            "{:<22}{:>9}{:>7}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}{:>8}{:>9}{:>17}   p50 per round",
             "library",
             "mode",
             "size",
@@ -351,7 +351,7 @@ pub fn table(o: &Opts, r: &Results) -> String {
             for s in r.lat.iter().filter(|s| s.payload == size) {
                 let _ = writeln!(
                     t,
-                    "{:<22}{:>9}{:>7}{:>8}{:>8}{:>8}{:>9}{:>9}{:>9}{:>8.0}{:>9}{:>17}   {}",
+                    "{:<22}{:>9}{:>7}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}{:>8.0}{:>9}{:>17}   {}",
                     label(s.lib, s.shared),
                     mode(s.lib),
                     format!("{size} B"),
