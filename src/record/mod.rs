@@ -99,28 +99,28 @@ const fn len_for(chunks: usize) -> usize {
     FIRST_BYTES + (chunks - 1) * NEXT_BYTES
 }
 
-/// Packs `bytes` (at most 8 per word) into `words`, little-endian, zero-padded.
+/// Packs `bytes` (at most 8 per word, at most 48 in all) into `words`, little-endian,
+/// zero-padded. Through one stack buffer, so that the compiler emits one copy per chunk
+/// instead of one per word.
 #[inline]
 fn pack(bytes: &[u8], words: &mut [u64]) {
-    for (w, part) in words.iter_mut().zip(bytes.chunks(8)) {
-        let mut b = [0u8; 8];
-        b[..part.len()].copy_from_slice(part);
-        *w = u64::from_le_bytes(b);
+    let mut b = [0u8; NEXT_BYTES];
+    b[..bytes.len()].copy_from_slice(bytes);
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[i * 8..i * 8 + 8]);
+        *w = u64::from_le_bytes(word);
     }
 }
 
-/// Appends the first `n` bytes held in `words` to `out`.
+/// Appends the first `n` bytes held in `words` (at most 48) to `out`, in one copy.
 #[inline]
 fn unpack(words: &[u64], n: usize, out: &mut Vec<u8>) {
-    let mut left = n;
-    for w in words {
-        if left == 0 {
-            break;
-        }
-        let take = left.min(8);
-        out.extend_from_slice(&w.to_le_bytes()[..take]);
-        left -= take;
+    let mut b = [0u8; NEXT_BYTES];
+    for (i, w) in words.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
     }
+    out.extend_from_slice(&b[..n]);
 }
 
 /// Records published so far on one topic: written by its publisher after each record, read
