@@ -267,6 +267,7 @@ pub fn poll<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen, polls:
 }
 
 /// Which batch receive [`poll_batch`] calls.
+#[cfg(seqcast_loom)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Batch {
     /// `try_recv_batch(limit, f)`, collecting through the callback.
