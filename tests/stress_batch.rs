@@ -13,7 +13,8 @@
 //! reported lag == published**, with `stats()` agreeing; a gated subscriber gets everything.
 //! With two producers, every delivery at position `t` is the message of the batch whose
 //! returned range holds `t`: batches are contiguous and never interleave, and each producer's
-//! messages stay in order.
+//! messages stay in order. One single-threaded test runs the same steps whatever the
+//! scheduler does: runs across two 32-slot chunks, a lap before a run, payloads over 2 KiB.
 //!
 //! Sizes: `SEQCAST_STRESS_MESSAGES` (default 200 000) / 10 messages per layout and payload
 //! (at least 48), and `SEQCAST_STRESS_ROUNDS` (default 1). Under Miri (`.ci/miri.sh`, 200)
@@ -247,6 +248,45 @@ fn batches_of_24_byte_payloads() {
 #[test]
 fn batches_of_64_byte_payloads() {
     every_layout::<[u64; 8]>();
+}
+
+/// One thread, so the same steps run whatever the scheduler does (under Miri too, where
+/// the threaded tests are short): runs of packed slots read across two 32-slot chunks, a
+/// lap reported before a run, and payloads over 2 KiB, which the run read takes one at a
+/// time.
+fn runs_in_one_thread<T: Shape>() {
+    for layout in LAYOUTS {
+        let (mut tx, mut rx) = seqcast::try_channel_with::<T>(64, layout).unwrap();
+        let mut got = Vec::new();
+        let values: Vec<T> = (0..40).map(T::make).collect();
+        assert_eq!(tx.send_batch(&values), 0..40);
+        assert_eq!(rx.try_recv_batch(64, |v| got.push(v.value())), Ok(40));
+        // 70 more into 64 slots: messages 40..46 are overwritten.
+        let values: Vec<T> = (40..110).map(T::make).collect();
+        assert_eq!(tx.send_batch(&values), 40..110);
+        assert_eq!(
+            rx.try_recv_batch(64, |_| panic!("handed over")),
+            Err(TryRecvError::Lagged(6))
+        );
+        let mut buf = Vec::new();
+        assert_eq!(rx.try_recv_many(&mut buf, 100), Ok(64));
+        got.extend(buf.iter().map(T::value));
+        let want: Vec<u64> = (0..40).chain(46..110).collect();
+        assert_eq!(got, want, "{layout:?}, {} B", size_of::<T>());
+        assert_eq!(rx.try_recv_batch(1, |_| {}), Err(TryRecvError::Empty));
+    }
+}
+
+#[test]
+fn runs_in_one_thread_every_layout_and_size() {
+    runs_in_one_thread::<u64>();
+    runs_in_one_thread::<[u64; 2]>();
+    runs_in_one_thread::<[u64; 3]>();
+    runs_in_one_thread::<[u64; 8]>();
+    // Under Miri over 2 KiB is minutes of word copies, for the path `Slot::read` already
+    // takes in the other tests.
+    #[cfg(not(miri))]
+    runs_in_one_thread::<[u64; 300]>();
 }
 
 /// Two producers' payload: producer, counter, and a word derived from both.
