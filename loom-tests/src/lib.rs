@@ -169,7 +169,6 @@ pub fn drain<T: Message>(rx: &mut seqcast::Subscriber<T>) -> Seen {
     seen
 }
 
-/// Like [`drain`], continuing from what [`poll`] already saw.
 /// What [`lag_race`] returns: the racing subscriber's view, its final counters, and a clone
 /// made before the race that has not read anything yet.
 #[cfg(seqcast_loom)]
@@ -198,10 +197,17 @@ pub fn lag_race(policy: seqcast::LagPolicy) -> Race {
     (seen, stats, late)
 }
 
+/// Like [`drain`], continuing from what [`poll`] already saw.
 #[cfg(seqcast_loom)]
 pub fn finish<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen) {
-    use seqcast::error::TryRecvError;
     while !poll(rx, seen, usize::MAX) {}
+    check_end(rx, seen);
+}
+
+/// After `Closed` or `Detached`: the answer is final, and `stats()` agrees with what was seen.
+#[cfg(seqcast_loom)]
+fn check_end<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &Seen) {
+    use seqcast::error::TryRecvError;
     if seen.detached {
         for _ in 0..2 {
             assert_eq!(rx.try_recv(), Err(TryRecvError::Detached));
@@ -258,6 +264,99 @@ pub fn poll<T: Message>(rx: &mut seqcast::Subscriber<T>, seen: &mut Seen, polls:
         }
     }
     false
+}
+
+/// Which batch receive [`poll_batch`] calls.
+#[cfg(seqcast_loom)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// `try_recv_batch(limit, f)`, collecting through the callback.
+    Callback,
+    /// `try_recv_many(&mut buf, limit)`, into a buffer that already holds a value, so that
+    /// an append that overwrites or drops what was there is caught.
+    Many,
+}
+
+/// Like [`poll`], receiving up to `limit` messages per call with a batch receive (`how`).
+/// Checks, besides what [`poll`] checks for each message: `Ok(n)` has `1 <= n <= limit` and
+/// hands over exactly `n` messages, the ones at the positions the cursor moved past (so a
+/// batch never skips or repeats one silently); an error hands over nothing.
+#[cfg(seqcast_loom)]
+pub fn poll_batch<T: Message>(
+    rx: &mut seqcast::Subscriber<T>,
+    seen: &mut Seen,
+    polls: usize,
+    limit: usize,
+    how: Batch,
+) -> bool {
+    use seqcast::error::TryRecvError;
+    // A value no sender wrote: producer 0xFFFF is never used.
+    let filler = T::make(0xFFFF, 0xFFFF);
+    for _ in 0..polls {
+        let before = rx.position();
+        let mut got = Vec::new();
+        let answer = match how {
+            Batch::Callback => rx.try_recv_batch(limit, |v| got.push(v)),
+            Batch::Many => {
+                got.push(filler);
+                let answer = rx.try_recv_many(&mut got, limit);
+                assert_eq!(
+                    got.remove(0),
+                    filler,
+                    "try_recv_many touched what was in buf"
+                );
+                answer
+            }
+        };
+        if answer.is_err() {
+            assert!(got.is_empty(), "{answer:?} after handing over {got:?}");
+        }
+        match answer {
+            Ok(n) => {
+                assert!(
+                    (1..=limit).contains(&n),
+                    "Ok({n}) from a batch of at most {limit}"
+                );
+                assert_eq!(got.len(), n, "Ok({n}) but {} handed over", got.len());
+                for (i, v) in got.iter().enumerate() {
+                    let at = before + i as u64;
+                    let msg = v.check().unwrap_or_else(|e| panic!("{e} at position {at}"));
+                    seen.delivered.push((at, msg));
+                }
+                assert_eq!(rx.position(), before + n as u64, "Ok({n}) moved the cursor");
+            }
+            Err(TryRecvError::Lagged(n)) => {
+                assert!(n > 0, "Lagged(0) at position {before}");
+                seen.lags.push((before, n));
+                assert_eq!(
+                    rx.position(),
+                    before + n,
+                    "Lagged({n}) moved the cursor by a different amount"
+                );
+            }
+            Err(TryRecvError::Empty) => loom::thread::yield_now(),
+            Err(TryRecvError::Closed) => return true,
+            Err(TryRecvError::Detached) => {
+                seen.detached = true;
+                return true;
+            }
+            Err(e) => panic!("an in-process subscriber reported {e:?}"),
+        }
+    }
+    false
+}
+
+/// [`finish`] with a batch receive: polls with [`poll_batch`] until `Closed` or `Detached`,
+/// then checks that the answer is final and that `stats()` agrees with what was seen.
+#[cfg(seqcast_loom)]
+pub fn finish_batch<T: Message>(
+    rx: &mut seqcast::Subscriber<T>,
+    seen: &mut Seen,
+    limit: usize,
+    how: Batch,
+) {
+    while !poll_batch(rx, seen, usize::MAX, limit, how) {}
+    check_end(rx, seen);
 }
 
 /// Publishes messages `0..msgs` of producer 0, checking the sequence numbers `send` returns;

@@ -1,15 +1,18 @@
 //! Differential model of one seqcast topic, shared by `tests/differential.rs` (seeded random
 //! inputs in every `cargo test`) and the `ring_ops` fuzz target (`fuzz/`).
 //!
-//! [`run`] decodes arbitrary bytes into a capacity, a payload type and a list of operations
-//! (publish, `try_send`, publish a burst, subscribe, subscribe gated, clone a subscriber,
-//! `try_recv`, `recv`, `try_iter`, `recv_timeout(0)`, set the lag policy, drop a subscriber,
-//! `into_shared`, clone or drop a publisher handle — dropping the last one closes the topic),
-//! applies them single-threaded to a real topic and to a reference model, and asserts that
-//! every observable agrees exactly: each value and each `Lagged(n)` / `Empty` / `Closed` /
-//! `Detached`, the sequence numbers `send` returns and `try_send`'s `Full`, `stats()`,
-//! `position()`, `lag()`, `is_detached()`, `is_gated()`, `is_evicted()`, `is_closed()`,
-//! `published()`, the subscriber count and the number of gated positions.
+//! [`run`] decodes arbitrary bytes into a capacity, a payload type, a slot layout and a list
+//! of operations (publish, `try_send`, publish a burst, `send_batch`, `try_send_batch`,
+//! subscribe, subscribe gated, clone a subscriber, `try_recv`, `recv`, `try_iter`,
+//! `recv_timeout(0)`, `try_recv_batch`, `try_recv_many`, `recv_many`, set the lag policy, drop
+//! a subscriber, `into_shared`, clone or drop a publisher handle — dropping the last one
+//! closes the topic), applies them single-threaded to a real topic and to a reference model,
+//! and asserts that every observable agrees exactly: each value and each `Lagged(n)` /
+//! `Empty` / `Closed` / `Detached`, the sequence numbers `send` returns and `try_send`'s
+//! `Full`, the ranges the batch sends return, the `Ok(n)` of the batch receives and the
+//! values they hand over, `stats()`, `position()`, `lag()`, `is_detached()`, `is_gated()`,
+//! `is_evicted()`, `is_closed()`, `published()`, `slot_layout()`, the subscriber count and
+//! the number of gated positions.
 //!
 //! The reference model is the specification in its simplest form: the published values in a
 //! `VecDeque` holding only the last `capacity`, and per subscriber a cursor. A subscriber
@@ -25,11 +28,20 @@
 //! there is none) and is detached; under `OnEvict::Lossy` it carries on as a lossy
 //! subscriber (`Disconnect` becoming `Skip`).
 //!
+//! A batch send is, in the model, one send per value (evictions included); `try_send_batch`
+//! sends values until one would be refused with `Full`. A batch receive with a limit of 0 is
+//! `Ok(0)` and changes nothing; otherwise its first message is a `try_recv` (an error then
+//! is the batch's answer, and nothing is handed over), and it goes on taking messages while
+//! they are published and not overwritten, up to the limit: in one thread nothing can lap a
+//! reader during a batch, so what ends one early (a lap, the close) is the next call's
+//! answer. The layout is invisible to all of this; only `slot_layout()` reports it.
+//!
 //! Any byte string is a valid input; no input may make the real topic panic.
 
 use seqcast::error::{RecvError, RecvTimeoutError, TryRecvError, TrySendError};
 use seqcast::{
-    GateConfig, LagPolicy, OnEvict, Publisher, SharedPublisher, Subscriber, SubscriberStats,
+    GateConfig, LagPolicy, OnEvict, Publisher, SharedPublisher, SlotLayout, Subscriber,
+    SubscriberStats,
 };
 use std::collections::VecDeque;
 use std::fmt::Debug;
@@ -57,14 +69,76 @@ pub enum Op {
     IntoShared,
     ClonePublisher(u8),
     DropPublisher(u8),
+    SendBatch { via: u8, n: u8 },
+    TrySendBatch { n: u8 },
+    TryRecvBatch { sub: u8, limit: u8 },
+    TryRecvMany { sub: u8, limit: u8 },
+    RecvMany { sub: u8, limit: u8 },
 }
 
-/// A decoded input: capacity asked for (1..=16), payload type selector, operations.
+/// A decoded input: capacity asked for (1..=16), payload type and layout, operations.
 #[derive(Debug)]
 pub struct Program {
     pub capacity: usize,
-    pub payload: u8,
+    pub payload: Payload,
+    pub layout: SlotLayout,
     pub ops: Vec<Op>,
+}
+
+/// The payload types an input can choose, each with its size in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// `u64`: one word (8 B).
+    Word,
+    /// `(u8, u64, u16)`: 24 bytes with padding (two runs of uninitialised bytes).
+    Padded,
+    /// `[u64; 9]`: 72 bytes, past the stamp's cache line.
+    Lines,
+    /// `u8`: less than a word.
+    Byte,
+    /// `()`: zero-sized.
+    Unit,
+    /// `[u64; 2]`: two words (16 B), one SSE pair.
+    Pair,
+}
+
+/// What the header's high nibble selects: a payload and the layout the ring is built in.
+/// Entries 0..=4 are the five original payloads under `Auto`, as every input decoded before
+/// layouts existed (the committed seeds use them); the others cover every payload in each
+/// layout that places it differently (`[u64; 9]` is too large to pack: `Packed` gives it
+/// lines, the same as `Auto`).
+const CONFIGS: [(Payload, SlotLayout); 16] = {
+    use Payload::*;
+    use SlotLayout::{Auto, Line, Packed};
+    [
+        (Word, Auto),
+        (Padded, Auto),
+        (Lines, Auto),
+        (Byte, Auto),
+        (Unit, Auto),
+        (Word, Line),
+        (Padded, Packed),
+        (Lines, Packed),
+        (Byte, Line),
+        (Unit, Line),
+        (Pair, Auto),
+        (Pair, Packed),
+        (Pair, Line),
+        (Word, Packed),
+        (Padded, Line),
+        (Byte, Packed),
+    ]
+};
+
+/// The layout a topic reports for `requested` and payloads of `size` bytes, as
+/// `SlotLayout`'s documentation states it: `Packed` packs payloads of up to 24 bytes, `Auto`
+/// those of up to 8; every other slot gets whole lines.
+fn resolved(requested: SlotLayout, size: usize) -> SlotLayout {
+    match requested {
+        SlotLayout::Packed if size <= 24 => SlotLayout::Packed,
+        SlotLayout::Auto if size <= 8 => SlotLayout::Packed,
+        _ => SlotLayout::Line,
+    }
 }
 
 /// Decodes any byte string (missing bytes read as 0).
@@ -73,11 +147,13 @@ pub fn decode(data: &[u8]) -> Program {
     let mut next = move || bytes.next();
     let header = next().unwrap_or(0);
     let capacity = (header & 0x0F) as usize + 1;
-    let payload = header >> 4;
+    let (payload, layout) = CONFIGS[(header >> 4) as usize];
     let mut ops = Vec::new();
     while let Some(code) = next() {
         let arg = next().unwrap_or(0);
-        let op = match code % 21 {
+        // Codes 0..=20 mean what they meant before the batch operations were appended, so
+        // older inputs whose codes are below 21 (the committed seeds) decode as they did.
+        let op = match code % 26 {
             // Publishing is the most common operation, so that laps happen.
             0..=4 => Op::Publish { via: arg },
             5 => Op::Burst {
@@ -106,7 +182,7 @@ pub fn decode(data: &[u8]) -> Program {
             17 => Op::ClonePublisher(arg),
             18 => Op::DropPublisher(arg),
             19 => Op::TryPublish { via: arg },
-            _ => Op::SubscribeGated {
+            20 => Op::SubscribeGated {
                 via: arg,
                 on_evict: if next().unwrap_or(0) % 2 == 0 {
                     OnEvict::Detach
@@ -114,28 +190,51 @@ pub fn decode(data: &[u8]) -> Program {
                     OnEvict::Lossy
                 },
             },
+            // Batches of 0..=19 values cross every capacity (up to 16) now and then.
+            21 => Op::SendBatch {
+                via: arg,
+                n: next().unwrap_or(0) % 20,
+            },
+            22 => Op::TrySendBatch { n: arg % 20 },
+            // Limits of 0..=23: 0 (a no-op), 1 (no run read), and runs longer than the ring.
+            23 => Op::TryRecvBatch {
+                sub: arg,
+                limit: next().unwrap_or(0) % 24,
+            },
+            24 => Op::TryRecvMany {
+                sub: arg,
+                limit: next().unwrap_or(0) % 24,
+            },
+            _ => Op::RecvMany {
+                sub: arg,
+                limit: next().unwrap_or(0) % 24,
+            },
         };
         ops.push(op);
     }
     Program {
         capacity,
         payload,
+        layout,
         ops,
     }
 }
 
-/// Decodes `data` and runs it against the real topic and the model, for the payload type the
-/// input selects (word-sized, padded, multi-cache-line, sub-word, zero-sized).
+/// Decodes `data` and runs it against the real topic and the model, for the payload type and
+/// layout the input selects (word-sized, padded, multi-cache-line, sub-word, zero-sized, two
+/// words).
 pub fn run(data: &[u8]) {
     let p = decode(data);
-    match p.payload % 5 {
-        0 => run_typed(&p, |s| s.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5),
-        1 => run_typed(&p, |s| (s as u8, s.rotate_left(17) ^ 0x1234_5678, s as u16)),
-        2 => run_typed(&p, |s| {
+    match p.payload {
+        Payload::Word => run_typed(&p, |s| s.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5),
+        Payload::Padded => run_typed(&p, |s| (s as u8, s.rotate_left(17) ^ 0x1234_5678, s as u16)),
+        Payload::Lines => run_typed(&p, |s| {
             core::array::from_fn::<u64, 9, _>(|i| s * 31 + i as u64)
         }),
-        3 => run_typed(&p, |s| s as u8),
-        _ => run_typed(&p, |_| ()),
+        Payload::Byte => run_typed(&p, |s| s as u8),
+        Payload::Unit => run_typed(&p, |_| ()),
+        // Both words differ for every message, and from each other's.
+        Payload::Pair => run_typed(&p, |s| [s.wrapping_mul(0x9E37_79B9_7F4A_7C15), !s]),
     }
 }
 
@@ -232,6 +331,29 @@ impl<T: Copy> Model<T> {
             TryRecvError::Empty
         })
     }
+
+    /// A batch receive of up to `limit` (module docs): what it hands over, and its answer.
+    fn try_recv_batch(
+        &self,
+        s: &mut ModelSub,
+        limit: usize,
+    ) -> (Vec<T>, Result<usize, TryRecvError>) {
+        if limit == 0 {
+            return (Vec::new(), Ok(0));
+        }
+        let mut got = match self.try_recv(s) {
+            Ok(v) => vec![v],
+            Err(e) => return (Vec::new(), Err(e)),
+        };
+        let oldest = self.published - self.window.len() as u64;
+        while got.len() < limit && s.cursor >= oldest && s.cursor < self.published {
+            got.push(self.window[(s.cursor - oldest) as usize]);
+            s.cursor += 1;
+            s.stats.received += 1;
+        }
+        let n = got.len();
+        (got, Ok(n))
+    }
 }
 
 enum Pubs<T: Copy> {
@@ -248,10 +370,13 @@ where
     T: Copy + PartialEq + Debug + Send + 'static,
     F: Fn(u64) -> T,
 {
-    let (tx, rx) = seqcast::channel::<T>(p.capacity);
+    let (tx, rx) =
+        seqcast::try_channel_with::<T>(p.capacity, p.layout).expect("capacities of at most 16 fit");
     let capacity = p.capacity.next_power_of_two();
     assert_eq!(tx.capacity(), capacity);
     assert_eq!(rx.capacity(), capacity);
+    let layout = resolved(p.layout, core::mem::size_of::<T>());
+    assert_eq!(tx.slot_layout(), layout, "slot_layout() for {:?}", p.layout);
     let mut m = Model {
         capacity: capacity as u64,
         published: 0,
@@ -276,10 +401,7 @@ where
                     }
                     _ => continue,
                 };
-                let full = subs
-                    .iter()
-                    .any(|(_, s)| s.gating() && s.cursor + m.capacity <= m.published);
-                if full {
+                if full(&m, &subs) {
                     assert!(got == Err(TrySendError::Full(v)), "try_send: {}", ctx());
                 } else {
                     assert!(got == Ok(m.publish(v)), "try_send: {}", ctx());
@@ -287,6 +409,88 @@ where
             }
             Op::Burst { via, n } => {
                 publish(&mut pubs, &mut m, &mut subs, via, &make, n.into(), &ctx)
+            }
+            Op::SendBatch { via, n } => {
+                if pubs.is_none() {
+                    continue;
+                }
+                let first = m.published;
+                let values: Vec<T> = (first..first + u64::from(n)).map(&make).collect();
+                let got = match &mut pubs {
+                    Some(Pubs::Single(tx)) => tx.send_batch(&values),
+                    Some(Pubs::Shared(all)) if !all.is_empty() => all[via as usize % all.len()]
+                        .send_batch(&values)
+                        .expect("a topic with a live SharedPublisher is open"),
+                    _ => continue,
+                };
+                // One send per value, evictions included.
+                for &v in &values {
+                    evict_overrun(&m, &mut subs);
+                    m.publish(v);
+                }
+                assert_eq!(got, first..m.published, "send_batch's range: {}", ctx());
+            }
+            Op::TrySendBatch { n } => {
+                // Only the single publisher has it.
+                let Some(Pubs::Single(tx)) = &mut pubs else {
+                    continue;
+                };
+                let first = m.published;
+                let values: Vec<T> = (first..first + u64::from(n)).map(&make).collect();
+                let got = tx.try_send_batch(&values);
+                // The values `try_send` would take one by one, up to the first `Full`.
+                for &v in &values {
+                    if full(&m, &subs) {
+                        break;
+                    }
+                    m.publish(v);
+                }
+                assert_eq!(got, first..m.published, "try_send_batch's range: {}", ctx());
+            }
+            Op::TryRecvBatch { sub, limit } => {
+                if let Some(i) = pick(sub, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    let mut got = Vec::new();
+                    let answer = real.try_recv_batch(limit.into(), |v| got.push(v));
+                    let (want, want_answer) = m.try_recv_batch(model, limit.into());
+                    assert_eq!(answer, want_answer, "try_recv_batch's answer: {}", ctx());
+                    assert_eq!(got, want, "try_recv_batch's values: {}", ctx());
+                }
+            }
+            Op::TryRecvMany { sub, limit } => {
+                if let Some(i) = pick(sub, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    // Appends: what the buffer held (a message no input gets to send) stays.
+                    let old = make(u64::from(u32::MAX));
+                    let mut buf = vec![old];
+                    let answer = real.try_recv_many(&mut buf, limit.into());
+                    let (want, want_answer) = m.try_recv_batch(model, limit.into());
+                    assert_eq!(answer, want_answer, "try_recv_many's answer: {}", ctx());
+                    assert!(buf[0] == old, "try_recv_many changed the buffer: {}", ctx());
+                    assert_eq!(buf[1..], want, "try_recv_many's values: {}", ctx());
+                }
+            }
+            Op::RecvMany { sub, limit } => {
+                if let Some(i) = pick(sub, subs.len()) {
+                    let (real, model) = &mut subs[i];
+                    // `recv_many` waits for its first message: only call it when the model
+                    // says something other than Empty is due (a limit of 0 never waits).
+                    let mut probe = model.clone();
+                    if limit > 0 && m.try_recv(&mut probe) == Err(TryRecvError::Empty) {
+                        continue;
+                    }
+                    let mut buf = Vec::new();
+                    let answer = real.recv_many(&mut buf, limit.into());
+                    let (want, want_answer) = m.try_recv_batch(model, limit.into());
+                    let want_answer = want_answer.map_err(|e| match e {
+                        TryRecvError::Lagged(n) => RecvError::Lagged(n),
+                        TryRecvError::Closed => RecvError::Closed,
+                        TryRecvError::Detached => RecvError::Detached,
+                        e => unreachable!("the model never says {e:?} here"),
+                    });
+                    assert_eq!(answer, want_answer, "recv_many's answer: {}", ctx());
+                    assert_eq!(buf, want, "recv_many's values: {}", ctx());
+                }
             }
             Op::Subscribe { via } => {
                 if subs.len() < MAX_SUBSCRIBERS {
@@ -398,6 +602,7 @@ where
                     };
                     let shared = tx.into_shared();
                     assert_eq!(shared.published(), m.published, "{}", ctx());
+                    assert_eq!(shared.slot_layout(), layout, "{}", ctx());
                     pubs = Some(Pubs::Shared(vec![shared]));
                 }
             }
@@ -465,12 +670,7 @@ fn publish<T, F>(
         if pubs.is_none() {
             return;
         }
-        // The send evicts every gated subscriber it would overwrite (`evict_after(0)`).
-        for (_, s) in subs.iter_mut() {
-            if s.gating() && s.cursor + m.capacity <= m.published {
-                s.evict_pending = true;
-            }
-        }
+        evict_overrun(m, subs);
         let v = make(m.published);
         let seq = match pubs {
             Some(Pubs::Single(tx)) => tx.send(v),
@@ -485,6 +685,21 @@ fn publish<T, F>(
             "sequence number returned by send: {}",
             ctx()
         );
+    }
+}
+
+/// Whether a gated subscriber is a whole ring behind: the next `try_send` is refused (`Full`).
+fn full<T: Copy>(m: &Model<T>, subs: &[(Subscriber<T>, ModelSub)]) -> bool {
+    subs.iter()
+        .any(|(_, s)| s.gating() && s.cursor + m.capacity <= m.published)
+}
+
+/// A send evicts every gated subscriber it would overwrite (`evict_after(0)`).
+fn evict_overrun<T: Copy>(m: &Model<T>, subs: &mut [(Subscriber<T>, ModelSub)]) {
+    for (_, s) in subs.iter_mut() {
+        if s.gating() && s.cursor + m.capacity <= m.published {
+            s.evict_pending = true;
+        }
     }
 }
 
