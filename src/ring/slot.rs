@@ -297,6 +297,7 @@ impl SlotLayout {
 }
 
 /// A slot aligned to a cache line, for storages with a fixed layout (shared-memory files).
+#[cfg_attr(not(seqcast_shm), allow(dead_code))] // shared-memory files only
 #[repr(C, align(64))]
 pub(crate) struct LineSlot<T: Copy>(pub(crate) Slot<T>);
 
