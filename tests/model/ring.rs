@@ -135,8 +135,8 @@ const CONFIGS: [(Payload, SlotLayout); 16] = {
 /// those of up to 8; every other slot gets whole lines.
 fn resolved(requested: SlotLayout, size: usize) -> SlotLayout {
     match requested {
-        SlotLayout::Packed if size <= 24 => SlotLayout::Packed,
-        SlotLayout::Auto if size <= 8 => SlotLayout::Packed,
+        // `Auto` packs what `Packed` packs (the documented rule): payloads up to 24 bytes.
+        SlotLayout::Packed | SlotLayout::Auto if size <= 24 => SlotLayout::Packed,
         _ => SlotLayout::Line,
     }
 }
