@@ -529,7 +529,9 @@ fn a_parked_pattern_recv_wakes_for_a_send_a_new_topic_and_a_removal() {
         (removed.topic.as_deref(), removed.error),
         (Some("user.a"), RecvError::Closed)
     );
-    assert_eq!(sub.stats().parks, 3);
+    // At least once per wake-up above (a creation wakes it before the send may have landed,
+    // and then it parks once more).
+    assert!(sub.stats().parks >= 3, "{:?}", sub.stats());
 }
 
 /// Ten idle pattern subscribers over three topics: each parks once and nothing wakes it
@@ -576,11 +578,14 @@ fn pattern_recv_timeout_parks_times_out_and_leaves_nothing_registered() {
         })
     );
     assert!(start.elapsed() >= Duration::from_millis(30));
-    assert_eq!(sub.stats().parks, 1);
+    // Once, unless the time ran out while it was still polling (a slow machine, or Miri's
+    // clock).
+    let parks = sub.stats().parks;
+    assert!(parks <= 1, "{:?}", sub.stats());
     assert_eq!(a.waiting_subscribers(), 0);
     // A zero timeout never parks.
     assert!(sub.recv_timeout(Duration::ZERO).is_err());
-    assert_eq!(sub.stats().parks, 1);
+    assert_eq!(sub.stats().parks, parks);
     a.send(9).unwrap();
     assert_eq!(
         sub.recv_timeout(Duration::ZERO).map(|(_, v)| v),
