@@ -523,19 +523,17 @@ fn a_parked_pattern_recv_wakes_for_a_send_a_new_topic_and_a_removal() {
     let t = recv_on_a_thread(sub);
     until_waiting(&a, 1);
     assert!(bus.remove("user.a").unwrap());
-    let (got, sub) = t.join().unwrap();
+    let (got, _) = t.join().unwrap();
     let removed = got.unwrap_err();
     assert_eq!(
         (removed.topic.as_deref(), removed.error),
         (Some("user.a"), RecvError::Closed)
     );
-    // At least once per wake-up above (a creation wakes it before the send may have landed,
-    // and then it parks once more).
-    assert!(sub.stats().parks >= 3, "{:?}", sub.stats());
 }
 
-/// Ten idle pattern subscribers over three topics: each parks once and nothing wakes it
-/// until a message arrives (a polling or spurious wake-up would show as a second park).
+/// Ten idle pattern subscribers over three topics: each parks and nothing wakes it until a
+/// message arrives (a spurious wake-up would show as a second park; a polling subscriber
+/// would not be registered with the topics).
 #[test]
 fn idle_pattern_subscribers_sleep_without_waking() {
     let bus = Bus::new();
@@ -557,7 +555,9 @@ fn idle_pattern_subscribers_sleep_without_waking() {
     for t in threads {
         let (got, sub) = t.join().unwrap();
         assert_eq!(got, Ok(("m.c".into(), 5)));
-        assert_eq!(sub.stats().parks, 1);
+        // Registered all along (above), and never woken before the message: one sleep at
+        // most (none if it was still between registering and sleeping when it came).
+        assert!(sub.stats().parks <= 1, "{:?}", sub.stats());
     }
     for tx in &topics {
         assert_eq!(tx.waiting_subscribers(), 0);

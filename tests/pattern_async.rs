@@ -37,7 +37,7 @@ fn until_waiting(tx: &SharedPublisher<u64>, n: usize) {
 }
 
 /// Runs `f` on its own thread and fails (instead of hanging the suite) if it has not
-/// finished within 10 s: here that means a lost wake-up or a deadlock.
+/// finished within 10 s (natively): here that means a lost wake-up or a deadlock.
 fn within_10s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     let (done_tx, done_rx) = mpsc::channel();
     let t = thread::spawn(move || {
@@ -45,13 +45,16 @@ fn within_10s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
         let _ = done_tx.send(());
         r
     });
-    match done_rx.recv_timeout(Duration::from_secs(10)) {
+    // Miri's clock runs with the interpreter, which is slow: a bound it cannot reach by
+    // slowness alone.
+    let bound = Duration::from_secs(if cfg!(miri) { 3_600 } else { 10 });
+    match done_rx.recv_timeout(bound) {
         Ok(()) => t.join().unwrap(),
         Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
             Err(p) => std::panic::resume_unwind(p),
             Ok(r) => r,
         },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("not woken within 10 s"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("not woken within {bound:?}"),
     }
 }
 
@@ -80,7 +83,9 @@ fn recv_async_wakes_for_a_send_on_a_topic_it_reads() {
     b.send(7).unwrap();
     let (got, sub) = task.join().unwrap();
     assert_eq!(got, Ok(("user.b".into(), 7)));
-    assert_eq!(sub.stats().parks, 1);
+    // One sleep at most: the subscriber counts as waiting from its registration on, so the
+    // send may land before it went to sleep (its re-check then finds the message).
+    assert!(sub.stats().parks <= 1, "{:?}", sub.stats());
     // Done waiting: registered nowhere, so the publishers pay nothing for it.
     assert_eq!((a.waiting_subscribers(), b.waiting_subscribers()), (0, 0));
 }
@@ -340,7 +345,8 @@ fn stream_on_a_multi_thread_runtime_gets_everything_in_order_per_topic() {
 /// round) while the task is arming. A lost wake-up would leave the task asleep.
 #[test]
 fn racing_creations_and_sends_never_lose_a_wake_up() {
-    const ROUNDS: u64 = 300;
+    // Each creation copies the topic table: a few rounds under Miri, which interprets it.
+    const ROUNDS: u64 = if cfg!(miri) { 20 } else { 300 };
     let bus = Bus::new();
     let old = bus.publisher::<u64>("race.old").unwrap();
     let mut sub = bus.subscribe_pattern::<u64>("race.*").unwrap();
