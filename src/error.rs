@@ -736,3 +736,110 @@ mod shm_errors {
         }
     }
 }
+
+/// Why a record topic ([`record`](crate::record)) could not take or hand over a message.
+/// Nothing is ever half sent: a record that is refused was not published at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record (or the encoded value) is longer than the topic's limit
+    /// ([`RecordPublisher::max_len`](crate::record::RecordPublisher::max_len)); nothing was
+    /// sent.
+    TooLarge {
+        /// The record's length in bytes.
+        len: usize,
+        /// The topic's limit in bytes.
+        max: usize,
+    },
+    /// `try_send` only: a gated subscriber is too far behind to leave room for the whole
+    /// record; nothing was sent.
+    Full,
+    /// The value could not be encoded (the codec's message); nothing was sent.
+    Encode(String),
+    /// Message `seq` arrived whole but could not be decoded as the subscriber's type (the
+    /// codec's message). It counts as received; the next receive goes on with the next
+    /// message.
+    Decode {
+        /// The message's sequence number.
+        seq: u64,
+        /// What the codec said.
+        message: String,
+    },
+    /// Receiving failed as it does for every subscriber: `Empty`, `Lagged(n)`, `Closed`,
+    /// `Detached`.
+    Recv(TryRecvError),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::TooLarge { len, max } => write!(
+                f,
+                "record of {len} bytes is over the topic's limit of {max} bytes; nothing was sent"
+            ),
+            RecordError::Full => f.write_str(
+                "a gated subscriber leaves no room for the whole record; nothing was sent",
+            ),
+            RecordError::Encode(m) => write!(f, "could not encode the value: {m}"),
+            RecordError::Decode { seq, message } => {
+                write!(f, "could not decode message {seq}: {message}")
+            }
+            RecordError::Recv(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl From<TryRecvError> for RecordError {
+    fn from(e: TryRecvError) -> RecordError {
+        RecordError::Recv(e)
+    }
+}
+
+impl From<RecvError> for RecordError {
+    fn from(e: RecvError) -> RecordError {
+        RecordError::Recv(e.into())
+    }
+}
+
+/// Why a delivery-confirmed send ([`Publisher::send_confirmed`](crate::Publisher::send_confirmed))
+/// did not confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfirmError<T> {
+    /// The message was published (sequence number `seq`), but these subscribers had not
+    /// read it when the timeout passed (slowest first).
+    Timeout {
+        /// The message's sequence number.
+        seq: u64,
+        /// The subscribers that had not read it.
+        pending: Vec<crate::SubscriberPosition>,
+    },
+    /// The topic was closed (removed from its `Bus`); nothing was sent.
+    Closed(T),
+}
+
+impl<T> fmt::Display for ConfirmError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfirmError::Timeout { seq, pending } => {
+                write!(
+                    f,
+                    "message {seq} not confirmed in time by {} subscriber(s):",
+                    pending.len()
+                )?;
+                for p in pending {
+                    match &p.name {
+                        Some(name) => write!(f, " {name} at {}", p.position)?,
+                        None => write!(f, " (unnamed) at {}", p.position)?,
+                    }
+                }
+                Ok(())
+            }
+            ConfirmError::Closed(_) => f.write_str(CLOSED),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for ConfirmError<T> {}

@@ -58,6 +58,7 @@
 pub mod bus;
 mod cursor;
 pub mod error;
+pub mod record;
 mod ring;
 #[cfg(seqcast_shm)]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "shm", target_os = "linux"))))]

@@ -99,3 +99,18 @@ fn batch_calls_allocate_nothing() {
     }
     assert_eq!(allocations(), before, "the batch calls allocated");
 }
+
+#[test]
+fn record_send_and_receive_into_a_reused_buffer_allocate_nothing() {
+    let (mut tx, mut rx) = seqcast::record::channel(64 * 1024);
+    let record: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let mut buf = Vec::with_capacity(4096);
+    let before = allocations();
+    for i in 0..2_000usize {
+        let len = i % 3000;
+        tx.send(&record[..len]).unwrap();
+        assert_eq!(rx.try_recv_into(&mut buf), Ok(len));
+        assert_eq!(buf[..], record[..len]);
+    }
+    assert_eq!(allocations(), before, "record send or receive allocated");
+}

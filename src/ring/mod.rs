@@ -71,6 +71,7 @@
 //! * handle counts: `Relaxed` increments (like `Arc`), `AcqRel` decrement of `publishers` so
 //!   the last publisher's close happens after every other publisher's sends.
 
+mod confirm;
 pub(crate) mod gate;
 pub(crate) mod publisher;
 #[cfg(seqcast_async)]
@@ -151,6 +152,8 @@ pub(crate) struct Ring<T: Copy> {
     event: Event,
     /// Where publishers waiting for a gated subscriber sleep.
     room: Event,
+    /// Where `closed()` futures wait for the last subscriber to go; notified only then.
+    idle: Event,
 }
 
 impl<T: Copy> Ring<T> {
@@ -177,6 +180,7 @@ impl<T: Copy> Ring<T> {
             subscribers: AtomicUsize::new(0),
             event: Event::default(),
             room: Event::default(),
+            idle: Event::default(),
         })
     }
 
@@ -272,6 +276,12 @@ impl<T: Copy> Ring<T> {
         }
     }
 
+    /// The final head once the topic is closed (Acquire on `closed`, invariant 3).
+    #[inline]
+    pub(crate) fn closed_head(&self) -> Option<u64> {
+        self.is_closed().then(|| self.final_head())
+    }
+
     /// The number of messages ever sent. Only meaningful once `is_closed()` returned true.
     #[inline]
     pub(crate) fn final_head(&self) -> u64 {
@@ -356,7 +366,27 @@ impl<T: Copy> Ring<T> {
     }
 
     pub(crate) fn subscriber_dropped(&self) {
-        self.subscribers.fetch_sub(1, Ordering::Relaxed);
+        // Relaxed: `idle`'s lock orders this decrement before any `no_subscribers` re-check
+        // that listened after the notify below (and a listener registered before it is woken).
+        if self.subscribers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Completes once no subscriber is left: listen, re-check, sleep (no lost wake-up: see
+    /// `subscriber_dropped`).
+    #[cfg(seqcast_async)]
+    pub(crate) async fn no_subscribers(&self) {
+        loop {
+            if self.subscriber_count() == 0 {
+                return;
+            }
+            let listening = self.idle.listen();
+            if self.subscriber_count() == 0 {
+                return;
+            }
+            listening.await;
+        }
     }
 
     pub(crate) fn publisher_added(&self) {
@@ -429,7 +459,7 @@ pub fn try_channel_with<T: Copy + Send + 'static>(
 ) -> Result<(Publisher<T>, Subscriber<T>), CapacityError> {
     let ring = crate::sync::Arc::new(Ring::try_new(capacity, layout)?);
     let rx = Subscriber::new(ring.clone(), 0);
-    Ok((Publisher::new(ring), rx))
+    Ok((Publisher::from_ring(ring), rx))
 }
 
 /// The in-process ring as a source of the receive engine: trusted memory, so every lap

@@ -4,7 +4,7 @@
 use super::gate::{GateConfig, SubscriberPosition, Wait};
 use super::slot::done;
 use super::{Ring, SlotLayout, Subscriber};
-use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::error::{ConfirmError, SendError, SendTimeoutError, TrySendError};
 use crate::sync::{spin_loop, yield_now, Arc};
 use core::fmt;
 use core::ops::Range;
@@ -49,11 +49,38 @@ pub struct Publisher<T: Copy> {
 }
 
 impl<T: Copy + Send + 'static> Publisher<T> {
-    pub(super) fn new(ring: Arc<Ring<T>>) -> Self {
+    pub(super) fn from_ring(ring: Arc<Ring<T>>) -> Self {
         Publisher {
             handle: PublisherHandle(ring),
             next: 0,
         }
+    }
+
+    /// A topic with no subscriber yet, as `tokio::sync::broadcast::Sender::new`: subscribers
+    /// come from [`subscribe`](Self::subscribe) and its siblings. Sends with nobody listening
+    /// are not an error (they are there for [replay](Self::subscribe_oldest)).
+    ///
+    /// # Panics
+    /// If `capacity` is 0 or too large, like [`channel`](crate::channel);
+    /// [`try_new`](Self::try_new) returns the error.
+    ///
+    /// ```
+    /// let mut tx = seqcast::Publisher::<u64>::new(16);
+    /// assert_eq!(tx.subscriber_count(), 0);
+    /// tx.send(1);
+    /// let mut late = tx.subscribe_oldest();
+    /// assert_eq!(late.try_recv(), Ok(1));
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        match Self::try_new(capacity) {
+            Ok(tx) => tx,
+            Err(e) => panic!("seqcast::Publisher::new: {e}"),
+        }
+    }
+
+    /// Like [`new`](Self::new), but reports a bad capacity as an error.
+    pub fn try_new(capacity: usize) -> Result<Self, crate::error::CapacityError> {
+        crate::try_channel::<T>(capacity).map(|(tx, _first)| tx)
     }
 
     /// Publishes `value` and returns its sequence number (0 for the first message).
@@ -163,6 +190,33 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         start..seq
     }
 
+    /// Writes `n` messages made by `fill(0..n)` as one unit, for storages that frame one
+    /// value across several slots (records): all of them or, if the gated subscribers leave
+    /// no room for all `n` within `wait`, none. `n` must be at most the capacity.
+    pub(crate) fn write_unit(
+        &mut self,
+        n: usize,
+        wait: Wait,
+        mut fill: impl FnMut(usize) -> T,
+    ) -> Option<Range<u64>> {
+        let ring = &*self.handle.0;
+        debug_assert!(n >= 1 && n as u64 <= ring.capacity());
+        let start = self.next;
+        let last = start + n as u64 - 1;
+        // Gates only move forward: room for the last message is room for all of them.
+        if !ring.gate_allows(last) && ring.wait_for_gates(last, wait).is_err() {
+            return None;
+        }
+        for i in 0..n {
+            let seq = start + i as u64;
+            ring.slot(seq).write(seq, fill(i));
+        }
+        self.next = last + 1;
+        ring.set_head(last + 1);
+        ring.wake_waiters();
+        Some(start..last + 1)
+    }
+
     /// The topic (for the async sends).
     #[cfg(seqcast_async)]
     #[inline]
@@ -187,6 +241,36 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         seq
     }
 
+    /// Delivery-confirmed publish: sends `value`, then waits until every subscriber that
+    /// reports its position (gated ones, and lossy ones that called
+    /// [`report_position`](Subscriber::report_position)) has read it, at most `timeout`.
+    /// On timeout the message stays published and the error names the subscribers that had
+    /// not read it. Only this call waits: other sends and subscribers are unaffected.
+    ///
+    /// What it cannot promise: lossy subscribers that report nothing are not waited for
+    /// (nothing tells whether they read the message), and a reporting one confirms only when
+    /// it publishes a position past the message (every `every` messages). The wait polls the
+    /// positions (spin, yield, then sleeps of up to 1 ms), so a confirmation takes up to
+    /// about a millisecond longer than the slowest reader.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (mut tx, _lossy) = seqcast::channel::<u32>(8);
+    /// let mut audit = tx.subscribe_gated();
+    /// let t = std::thread::spawn(move || audit.recv().unwrap());
+    /// assert_eq!(tx.send_confirmed(7, Duration::from_secs(5)), Ok(0));
+    /// assert_eq!(t.join().unwrap(), 7);
+    /// ```
+    pub fn send_confirmed(&mut self, value: T, timeout: Duration) -> Result<u64, ConfirmError<T>> {
+        let seq = self.send(value);
+        let pending = super::confirm::wait(&self.handle.0, seq, timeout);
+        if pending.is_empty() {
+            Ok(seq)
+        } else {
+            Err(ConfirmError::Timeout { seq, pending })
+        }
+    }
+
     /// A new gated (lossless) subscriber starting with the next message: the publisher never
     /// laps it, waiting instead (see [`GateConfig`] for eviction of a stalled one). Lossy
     /// subscribers on the same topic are unaffected.
@@ -208,6 +292,40 @@ impl<T: Copy + Send + 'static> Publisher<T> {
     /// A new subscriber that starts with the next message sent.
     pub fn subscribe(&self) -> Subscriber<T> {
         Subscriber::new(self.handle.0.clone(), self.next)
+    }
+
+    /// A new subscriber that starts with the oldest message the ring still holds (replay for
+    /// a late joiner: a dashboard that wants the last values). See
+    /// [`subscribe_at`](Self::subscribe_at).
+    pub fn subscribe_oldest(&self) -> Subscriber<T> {
+        self.subscribe_at(self.next.saturating_sub(self.handle.0.capacity()))
+    }
+
+    /// A new subscriber that starts at message `seq` (a start past the next message starts at
+    /// the next message). If message `seq` is already overwritten, its first receive is an
+    /// exact `Lagged(n)` up to the oldest message still held, then it reads on from there,
+    /// like any lapped subscriber.
+    ///
+    /// ```
+    /// use seqcast::error::TryRecvError;
+    /// let (mut tx, _rx) = seqcast::channel::<u64>(4);
+    /// tx.send_batch(&[0, 1, 2, 3, 4, 5]);
+    /// let mut at_1 = tx.subscribe_at(1);
+    /// assert_eq!(at_1.try_recv(), Err(TryRecvError::Lagged(1))); // message 1 is gone
+    /// assert_eq!(at_1.try_recv(), Ok(2));
+    /// ```
+    pub fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
+        Subscriber::new(self.handle.0.clone(), seq.min(self.next))
+    }
+
+    /// Waits until this topic has no subscriber left (as
+    /// `tokio::sync::broadcast::Sender::closed`); ready at once if it has none now. A
+    /// subscriber made afterwards does not undo it: check
+    /// [`subscriber_count`](Self::subscriber_count) again if that matters.
+    #[cfg(seqcast_async)]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub fn closed(&self) -> impl core::future::Future<Output = ()> + Send + '_ {
+        self.handle.0.no_subscribers()
     }
 
     /// Number of messages sent so far through this topic.
@@ -430,6 +548,20 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         slot.write(seq, value);
     }
 
+    /// See [`Publisher::send_confirmed`]; a closed topic (removed from its `Bus`) sends
+    /// nothing and hands the value back.
+    pub fn send_confirmed(&self, value: T, timeout: Duration) -> Result<u64, ConfirmError<T>> {
+        let seq = self
+            .send(value)
+            .map_err(|e| ConfirmError::Closed(e.into_inner()))?;
+        let pending = super::confirm::wait(&self.handle.0, seq, timeout);
+        if pending.is_empty() {
+            Ok(seq)
+        } else {
+            Err(ConfirmError::Timeout { seq, pending })
+        }
+    }
+
     /// A new gated (lossless) subscriber starting with the next message claimed; see
     /// [`Publisher::subscribe_gated`].
     pub fn subscribe_gated(&self) -> Subscriber<T> {
@@ -456,17 +588,32 @@ impl<T: Copy + Send + 'static> SharedPublisher<T> {
         self.handle.0.close();
     }
 
-    /// A subscriber starting at message `seq` (for the `Bus`: pattern subscribers that discover
-    /// a topic read it from its first message; a lapped start is reported as `Lagged`).
-    pub(crate) fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
-        Subscriber::new(self.handle.0.clone(), seq)
-    }
-
     /// A new subscriber that starts with the next message claimed.
     pub fn subscribe(&self) -> Subscriber<T> {
         let ring = self.handle.0.clone();
         let start = ring.head();
         Subscriber::new(ring, start)
+    }
+
+    /// See [`Publisher::subscribe_oldest`]. (A message claimed by another producer may still
+    /// be in progress; the subscriber then waits for it, as any subscriber does.)
+    pub fn subscribe_oldest(&self) -> Subscriber<T> {
+        let ring = &self.handle.0;
+        self.subscribe_at(ring.head().saturating_sub(ring.capacity()))
+    }
+
+    /// See [`Publisher::subscribe_at`].
+    pub fn subscribe_at(&self, seq: u64) -> Subscriber<T> {
+        let ring = self.handle.0.clone();
+        let start = seq.min(ring.head());
+        Subscriber::new(ring, start)
+    }
+
+    /// See [`Publisher::closed`].
+    #[cfg(seqcast_async)]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub fn closed(&self) -> impl core::future::Future<Output = ()> + Send + '_ {
+        self.handle.0.no_subscribers()
     }
 
     /// Number of messages claimed so far (sent or being sent).

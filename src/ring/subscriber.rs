@@ -109,6 +109,10 @@ pub struct Subscriber<T: Copy> {
     /// Async receive: the registration held while a task waits (counted in `Ring::waiters`).
     #[cfg(seqcast_async)]
     listener: Option<crate::sync::Listening>,
+    /// Async receive: messages handed over since the task last yielded (the cooperative
+    /// budget in `ring::wait`).
+    #[cfg(seqcast_async)]
+    streak: u32,
 }
 
 impl<T: Copy + Send + 'static> Subscriber<T> {
@@ -124,6 +128,8 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
             evicted: false,
             #[cfg(seqcast_async)]
             listener: None,
+            #[cfg(seqcast_async)]
+            streak: 0,
         }
     }
 
@@ -389,6 +395,11 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         &mut self.listener
     }
 
+    #[cfg(seqcast_async)]
+    pub(super) fn streak_mut(&mut self) -> &mut u32 {
+        &mut self.streak
+    }
+
     /// A blocking iterator: yields `Ok(message)` and `Err(RecvError::Lagged(n))` (lag is never
     /// hidden), and ends when the topic is closed and drained, or after the lag report that
     /// detaches a `Disconnect`-policy subscriber.
@@ -411,6 +422,46 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     /// Sequence number of the next message this subscriber will read.
     pub fn position(&self) -> u64 {
         self.cur.pos
+    }
+
+    /// How many messages were published that this subscriber has not received yet, as
+    /// `tokio::sync::broadcast::Receiver::len` counts them: the same as [`lag`](Self::lag).
+    /// Above the capacity it has been lapped, and its next receive is `Lagged(n)`.
+    ///
+    /// ```
+    /// let (mut tx, rx) = seqcast::channel::<u8>(4);
+    /// assert!(rx.is_empty());
+    /// tx.send_batch(&[1, 2, 3]);
+    /// assert_eq!(rx.len(), 3);
+    /// ```
+    pub fn len(&self) -> usize {
+        usize::try_from(self.lag()).unwrap_or(usize::MAX)
+    }
+
+    /// Whether this subscriber has received everything published so far.
+    pub fn is_empty(&self) -> bool {
+        self.lag() == 0
+    }
+
+    /// A new subscriber of the same topic that starts with the next message published, as
+    /// `tokio::sync::broadcast::Receiver::resubscribe` does: lossy, with this one's lag
+    /// policy and wait strategy, none of its backlog or counters. Works after the publisher
+    /// is gone too (the new subscriber then drains nothing and sees `Closed`).
+    ///
+    /// ```
+    /// let (mut tx, mut rx) = seqcast::channel::<u32>(4);
+    /// tx.send(1);
+    /// let mut fresh = rx.resubscribe();
+    /// tx.send(2);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(fresh.try_recv(), Ok(2));
+    /// ```
+    pub fn resubscribe(&self) -> Subscriber<T> {
+        let start = self.ring.closed_head().unwrap_or_else(|| self.ring.head());
+        let mut rx = Subscriber::new(self.ring.clone(), start);
+        rx.set_lag_policy(self.policy);
+        rx.wait = self.wait;
+        rx
     }
 
     /// Sets what happens when the publisher laps this subscriber. Default: [`LagPolicy::Skip`].
@@ -471,6 +522,8 @@ impl<T: Copy> Clone for Subscriber<T> {
             evicted: self.evicted,
             #[cfg(seqcast_async)]
             listener: None,
+            #[cfg(seqcast_async)]
+            streak: 0,
         }
     }
 }
@@ -521,6 +574,16 @@ impl<T: Copy + Send + 'static> Iterator for Iter<'_, T> {
             Err(RecvError::Closed | RecvError::Detached) => None,
             other => Some(other),
         }
+    }
+}
+
+/// `for msg in &mut subscriber`: the blocking iterator of [`Subscriber::iter`].
+impl<'a, T: Copy + Send + 'static> IntoIterator for &'a mut Subscriber<T> {
+    type Item = Result<T, RecvError>;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
     }
 }
 

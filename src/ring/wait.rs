@@ -121,6 +121,9 @@ mod asynchronous {
     use core::pin::Pin;
     use core::task::{Context, Poll};
 
+    /// Messages an async subscriber hands over in a row before it yields (tokio's budget).
+    const BUDGET: u32 = 128;
+
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> Subscriber<T> {
         /// Waits asynchronously for the next message. Works under any executor (tokio, smol,
@@ -168,12 +171,23 @@ mod asynchronous {
         }
 
         /// The poll behind `recv_async` and `Stream::poll_next`: try, register, re-try, sleep.
+        ///
+        /// Cooperative budget: a subscriber that always has a message ready would never
+        /// return `Pending`, and its task would keep its executor thread from every other
+        /// task. After `BUDGET` messages in a row without waiting it yields once (wakes
+        /// itself and returns `Pending`), as tokio's own resources do.
         pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+            if *self.streak_mut() >= BUDGET {
+                *self.streak_mut() = 0;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             loop {
                 match self.try_recv() {
                     Err(TryRecvError::Empty) => {}
                     other => {
                         self.stop_listening();
+                        *self.streak_mut() += 1;
                         return Poll::Ready(other.map_err(RecvError::from_try));
                     }
                 }
@@ -184,7 +198,10 @@ mod asynchronous {
                         *self.listener_mut() = Some(listening);
                     }
                     Some(l) => match Pin::new(l).poll(cx) {
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => {
+                            *self.streak_mut() = 0;
+                            return Poll::Pending;
+                        }
                         Poll::Ready(()) => {
                             self.stop_listening();
                             self.count_park();

@@ -1,18 +1,26 @@
 //! Command-line options (`cargo bench --bench compare -- --help`).
 
 use super::libs::Lib;
+use super::reclibs::RecLib;
 
 #[derive(Debug, Clone)]
 pub struct Opts {
     pub limit: bool,
     pub latency: bool,
     pub throughput: bool,
+    /// Record topics against their peers (`records.rs`).
+    pub records: bool,
     pub libs: Vec<Lib>,
     /// `None`: every count of 1, 2, 4, 8, 14 that gets its own core (at least 1).
     pub subs: Option<Vec<usize>>,
     pub payloads: Vec<usize>,
     pub tp_payloads: Vec<usize>,
+    /// Record sizes in bytes for the records run (at least the 8-byte stamp).
+    pub rec_sizes: Vec<usize>,
+    pub rec_libs: Vec<RecLib>,
     pub rounds: usize,
+    /// Rounds of the records run.
+    pub rec_rounds: usize,
     pub messages: u64,
     pub tp_messages: u64,
     pub tp_seconds: f64,
@@ -28,10 +36,11 @@ pub struct Opts {
 }
 
 pub const HELP: &str = "\
-seqcast compare: one-way latency and fan-out throughput against the hardware limit and peers
+seqcast compare: one-way latency and fan-out throughput against the hardware limit and peers,
+and record topics (bytes, serde messages) against tokio's broadcast and async-broadcast
 
 usage: cargo bench --bench compare -- [options]
-  --runs LIST         limit,latency,throughput (default: all three)
+  --runs LIST         limit,latency,throughput,records (default: all four)
   --libs LIST         seqcast,seqcast-newest,seqcast-gated,tokio,crossbeam,bus,disruptor
                       (default: these seven); lossy rows lose messages to a slow subscriber,
                       lossless ones (seqcast-gated, bus, disruptor) make the publisher wait
@@ -47,6 +56,15 @@ usage: cargo bench --bench compare -- [options]
   --tp-payloads LIST  throughput payload sizes in bytes, of 8,16,56,64,256 (default: all
                       five: small messages are where per-message costs show)
   --rounds N          rounds; each round runs every library once, interleaved (default: 7)
+  --rec-sizes LIST    record sizes in bytes for the records run, each at least 8 (the
+                      stamp) (default: 32,256,4096)
+  --rec-libs LIST     records run rows: seqcast-record,tokio-bytes,tokio-string,
+                      async-broadcast,seqcast-typed (32 B latency only),seqcast-serde,
+                      seqcast-serde-gated,tokio-struct (default: these eight); opt-in:
+                      seqcast-record-gated
+  --rec-rounds N      rounds of the records run (default: --rounds); it takes --messages,
+                      --interval-ns (slowed to at most 500 MB/s of records), --tp-messages,
+                      --tp-seconds and --capacity (messages per channel) from below
   --messages N        messages per latency run (default: 150000)
   --interval-ns N     latency send interval in ns (default: 2000, i.e. 500k msgs/s)
   --tp-messages N     messages per throughput run (default: 2000000)
@@ -88,15 +106,21 @@ pub fn parse() -> Opts {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
     let libs_given = args.iter().any(|a| a == "--libs");
+    let mut rec_libs_given = false;
+    let mut rec_rounds = None;
     let mut o = Opts {
         limit: true,
         latency: true,
         throughput: true,
+        records: true,
         libs: Lib::PEERS.to_vec(),
         subs: None,
         payloads: vec![8, 64, 256],
         tp_payloads: PAYLOADS.to_vec(),
+        rec_sizes: vec![32, 256, 4096],
+        rec_libs: RecLib::DEFAULT.to_vec(),
         rounds: 7,
+        rec_rounds: 0,
         messages: 150_000,
         tp_messages: 2_000_000,
         tp_seconds: 0.4,
@@ -122,6 +146,7 @@ pub fn parse() -> Opts {
                 o.limit = v.contains("limit");
                 o.latency = v.contains("latency");
                 o.throughput = v.contains("throughput");
+                o.records = v.contains("records");
             }
             "--libs" => {
                 o.libs = val()
@@ -134,6 +159,23 @@ pub fn parse() -> Opts {
             "--payloads" => o.payloads = payloads(&val(), "--payloads"),
             "--tp-payloads" => o.tp_payloads = payloads(&val(), "--tp-payloads"),
             "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--rec-sizes" => {
+                o.rec_sizes = list(&val(), "--rec-sizes");
+                if let Some(bad) = o.rec_sizes.iter().find(|&&s| s < 8) {
+                    panic!("--rec-sizes: {bad} B cannot hold the 8-byte stamp");
+                }
+            }
+            "--rec-libs" => {
+                o.rec_libs = val()
+                    .split(',')
+                    .map(|s| {
+                        RecLib::parse(s.trim())
+                            .unwrap_or_else(|| panic!("unknown --rec-libs row {s:?}"))
+                    })
+                    .collect();
+                rec_libs_given = true;
+            }
+            "--rec-rounds" => rec_rounds = Some(val().parse().expect("--rec-rounds N")),
             "--messages" => o.messages = val().parse().expect("--messages N"),
             "--tp-messages" => o.tp_messages = val().parse().expect("--tp-messages N"),
             "--tp-seconds" => o.tp_seconds = val().parse().expect("--tp-seconds S"),
@@ -157,12 +199,17 @@ pub fn parse() -> Opts {
             o.libs.extend(Lib::OPT_IN);
             o.libs.extend(Lib::LAYOUTS);
         }
+        if !rec_libs_given {
+            o.rec_libs.extend(RecLib::OPT_IN);
+        }
         o.rounds = 1;
+        rec_rounds = Some(1);
         o.messages = o.messages.min(2_000);
         o.tp_messages = o.tp_messages.min(20_000);
         o.tp_seconds = o.tp_seconds.min(0.05);
         o.payloads = vec![64];
         o.subs = Some(vec![1]);
     }
+    o.rec_rounds = rec_rounds.unwrap_or(o.rounds);
     o
 }

@@ -1,5 +1,7 @@
 //! `cargo bench --bench compare`: one-way latency and fan-out throughput of seqcast beside its
-//! peers and the hardware's own limit, in one run, on pinned cores (DESIGN.md §5).
+//! peers and the hardware's own limit, in one run, on pinned cores (DESIGN.md §5); and record
+//! topics (bytes and serde messages) beside tokio's broadcast and async-broadcast
+//! (`records.rs`).
 //!
 //! Prints a table, writes `results.json` and SVG plots to `target/seqcast-bench/` (`--out`,
 //! relative to the repository root).
@@ -11,12 +13,14 @@ mod clock;
 mod libs;
 mod pin;
 mod plot;
+mod reclibs;
+mod records;
 mod report;
 mod run;
 mod stats;
 
 use libs::{with_lib, Lib, Msg};
-use stats::{LatSeries, TpSeries, CURVE};
+use stats::{LatSeries, TpSeries};
 use std::time::Instant;
 
 /// Runs one latency configuration with the payload size picked at run time.
@@ -68,19 +72,7 @@ fn record(
             lat.len() - 1
         }
     };
-    let s = &mut lat[idx];
-    let curve: Vec<f64> = CURVE
-        .iter()
-        .map(|p| clk.to_ns(out.hist.value_at_percentile(*p)))
-        .collect();
-    s.curve.push(curve.clone());
-    s.max.push(clk.to_ns(out.hist.max()));
-    s.samples.push(out.hist.len());
-    s.received.push(out.received.iter().sum());
-    s.lagged.push(out.lagged.iter().sum());
-    s.negative.push(out.negative);
-    s.preempted.push(out.preempted);
-    curve
+    lat[idx].push_run(clk, out)
 }
 
 fn main() {
@@ -287,19 +279,7 @@ fn main() {
                         tp.len() - 1
                     }
                 };
-                let s = &mut tp[idx];
-                let secs = |t: u64| clk.to_ns(t) / 1e9;
-                s.publisher.push(out.sent as f64 / secs(out.publish_ticks));
-                s.delivered.push(
-                    out.received
-                        .iter()
-                        .zip(&out.sub_ticks)
-                        .map(|(&g, &t)| g as f64 / secs(t))
-                        .collect(),
-                );
-                s.lagged.push(out.lagged.clone());
-                s.sent.push(out.sent);
-                s.preempted.push(out.preempted);
+                tp[idx].push_run(&clk, &out);
             }
             eprintln!(
                 "throughput round {}/{} done in {:.1}s",
@@ -310,6 +290,9 @@ fn main() {
         }
     }
 
+    // ---- records: record topics against their peers, on one core pair ----
+    let rec = o.records.then(|| records::run(&o, &clk, &cores));
+
     let ctx = report::Context {
         opts: &o,
         clock: &clk,
@@ -319,6 +302,7 @@ fn main() {
         ping: &ping,
         run_secs: wall.elapsed().as_secs_f64(),
         load: (load_before, report::loadavg()),
+        records: rec.as_ref(),
     };
     let table = report::table(&ctx, &lat, &tp);
     print!("{table}");
@@ -340,7 +324,10 @@ fn main() {
         serde_json::to_string_pretty(&json).expect("json"),
     )
     .expect("write results.json");
-    let files = plot::all(dir, &lat, &tp);
+    let mut files = plot::all(dir, &lat, &tp);
+    if let Some(r) = &rec {
+        files.extend(plot::records(dir, r));
+    }
     println!(
         "\nwrote {} ({} files: table.txt, results.json{})",
         dir.display(),

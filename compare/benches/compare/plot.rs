@@ -1,7 +1,9 @@
-//! SVG plots: latency percentile curves (one line per library) and throughput against the
-//! number of subscribers.
+//! SVG plots: latency percentile curves (one line per library), throughput against the
+//! number of subscribers, and the records run's throughput and p50 against the record size.
 
 use super::libs::Lib;
+use super::reclibs::RecLib;
+use super::records;
 use super::stats::{LatSeries, TpSeries, CURVE};
 use plotters::prelude::*;
 use std::path::Path;
@@ -181,6 +183,123 @@ fn throughput_plot(path: &Path, payload: usize, series: &[&TpSeries]) -> Res {
             .label(lib.name())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// The records run's rows: one colour each.
+fn rec_color(lib: RecLib) -> RGBColor {
+    match lib {
+        RecLib::SeqcastRecord => COLORS[1],
+        RecLib::SeqcastRecordGated => COLORS[7],
+        RecLib::SeqcastTyped => COLORS[6],
+        RecLib::TokioBytes => COLORS[2],
+        RecLib::TokioString => COLORS[9],
+        RecLib::AsyncBroadcast => COLORS[3],
+        RecLib::SeqcastSerde | RecLib::SeqcastSerdeGated | RecLib::TokioStruct => COLORS[0],
+    }
+}
+
+/// The records run's plots: useful throughput and p50 latency against the record size.
+pub fn records(dir: &Path, r: &records::Results) -> Vec<String> {
+    let mut files = Vec::new();
+    let tp: Vec<(RecLib, usize, f64)> =
+        r.tp.iter()
+            .map(|s| (s.lib, s.payload, s.useful() / 1e6))
+            .collect();
+    let lat: Vec<(RecLib, usize, f64)> = r
+        .lat
+        .iter()
+        .map(|s| (s.lib, s.payload, s.pct(50.0)))
+        .collect();
+    for (name, caption, y, pts) in [
+        (
+            "records-throughput.svg",
+            "records to 1 subscriber: useful throughput (median of rounds)",
+            "delivered (M records/s)",
+            &tp,
+        ),
+        (
+            "records-latency.svg",
+            "records to 1 subscriber: p50 one-way latency (median of rounds)",
+            "p50 latency (ns)",
+            &lat,
+        ),
+    ] {
+        if pts.is_empty() {
+            continue;
+        }
+        match size_plot(&dir.join(name), caption, y, pts) {
+            Ok(()) => files.push(name.to_string()),
+            Err(e) => eprintln!("warning: plot {name}: {e}"),
+        }
+    }
+    files
+}
+
+/// x: record size in bytes, log axis; y: `pts`' values, log axis; one line per row.
+fn size_plot(path: &Path, caption: &str, y_desc: &str, pts: &[(RecLib, usize, f64)]) -> Res {
+    let good = || pts.iter().filter(|p| p.2.is_finite() && p.2 > 0.0);
+    let lo = good().map(|p| p.2).fold(f64::INFINITY, f64::min) * 0.7;
+    let hi = good().map(|p| p.2).fold(0.0, f64::max).max(lo * 2.0) * 1.4;
+    let (x_lo, x_hi) = good().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+        (a.min(p.1 as f64), b.max(p.1 as f64))
+    });
+    let mut sizes: Vec<usize> = good().map(|p| p.1).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            ((x_lo * 0.7)..(x_hi * 1.4))
+                .log_scale()
+                .with_key_points(sizes.iter().map(|&s| s as f64).collect()),
+            (lo..hi).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("record size (bytes)")
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| {
+            if *v >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
+        .draw()?;
+    // One line per row, in the order the rows first appear.
+    let mut libs: Vec<RecLib> = Vec::new();
+    for p in pts {
+        if !libs.contains(&p.0) {
+            libs.push(p.0);
+        }
+    }
+    for lib in libs {
+        let c = rec_color(lib);
+        let mut line: Vec<(f64, f64)> = good()
+            .filter(|p| p.0 == lib)
+            .map(|p| (p.1 as f64, p.2))
+            .collect();
+        line.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
+            .label(lib.name())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart.draw_series(line.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
     }
     chart
         .configure_series_labels()

@@ -3,6 +3,7 @@
 use super::cli::Opts;
 use super::clock::Clock;
 use super::libs::Lib;
+use super::records;
 use super::stats::{median, LatSeries, TpSeries, CURVE, TABLE};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -18,6 +19,8 @@ pub struct Context<'a> {
     pub run_secs: f64,
     /// `/proc/loadavg` before and after the run.
     pub load: (String, String),
+    /// The records run's results, if it ran.
+    pub records: Option<&'a records::Results>,
 }
 
 pub fn loadavg() -> String {
@@ -357,8 +360,12 @@ pub fn table(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> String {
          messages a subscriber never got (Lagged / dropped), as a share of those sent (lossy \
          rows only: a lossless row's publisher waits instead, so its 'lost' is 0)"
     );
+    if let Some(r) = c.records {
+        t.push_str(&records::table(o, r));
+    }
     let _ = writeln!(t, "notes:");
-    for n in NOTES {
+    let rec_notes = c.records.map_or(&[][..], |_| records::NOTES);
+    for n in NOTES.iter().chain(rec_notes) {
         let _ = writeln!(t, "  - {n}");
     }
     let _ = writeln!(t, "run time: {:.1} s", c.run_secs);
@@ -430,6 +437,7 @@ pub fn json(c: &Context, lat: &[LatSeries], tp: &[TpSeries]) -> Value {
         "ping_pong_half_rtt_p50_ns_per_round": c.ping,
         "latency": latency,
         "throughput": throughput,
+        "records": c.records.map(|r| records::json(o, r)),
         "notes": NOTES,
         "run_seconds": c.run_secs,
     })

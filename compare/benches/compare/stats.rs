@@ -1,6 +1,9 @@
-//! Per-round results and their medians.
+//! Per-round results and their medians. A series is keyed by its row (`Lib` for the
+//! latency and throughput tables, the record rows' own type for the record tables).
 
+use super::clock::Clock;
 use super::libs::Lib;
+use super::run::{LatencyOut, ThroughputOut};
 
 /// Percentiles on the curves and in the table (the table shows 50, 90, 99, 99.9, 99.99).
 pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99];
@@ -22,8 +25,8 @@ pub fn median(v: &[f64]) -> f64 {
 
 /// One latency configuration's rounds (all in ns).
 #[derive(Debug, Clone)]
-pub struct LatSeries {
-    pub lib: Lib,
+pub struct LatSeries<L = Lib> {
+    pub lib: L,
     pub payload: usize,
     pub subs: usize,
     pub shared: bool,
@@ -39,8 +42,8 @@ pub struct LatSeries {
     pub limit_curve: Vec<Vec<f64>>,
 }
 
-impl LatSeries {
-    pub fn new(lib: Lib, payload: usize, subs: usize, shared: bool) -> Self {
+impl<L> LatSeries<L> {
+    pub fn new(lib: L, payload: usize, subs: usize, shared: bool) -> Self {
         LatSeries {
             lib,
             payload,
@@ -55,6 +58,21 @@ impl LatSeries {
             preempted: Vec::new(),
             limit_curve: Vec::new(),
         }
+    }
+    /// Adds one run's figures; returns its curve (ns at each of `CURVE`).
+    pub fn push_run(&mut self, clk: &Clock, out: &LatencyOut) -> Vec<f64> {
+        let curve: Vec<f64> = CURVE
+            .iter()
+            .map(|p| clk.to_ns(out.hist.value_at_percentile(*p)))
+            .collect();
+        self.curve.push(curve.clone());
+        self.max.push(clk.to_ns(out.hist.max()));
+        self.samples.push(out.hist.len());
+        self.received.push(out.received.iter().sum());
+        self.lagged.push(out.lagged.iter().sum());
+        self.negative.push(out.negative);
+        self.preempted.push(out.preempted);
+        curve
     }
     /// Per round: this run's percentile `p` over its paired limit run's.
     pub fn ratios(&self, p: f64) -> Vec<f64> {
@@ -94,8 +112,8 @@ impl LatSeries {
 
 /// One throughput configuration's rounds.
 #[derive(Debug, Clone)]
-pub struct TpSeries {
-    pub lib: Lib,
+pub struct TpSeries<L = Lib> {
+    pub lib: L,
     pub payload: usize,
     pub subs: usize,
     pub shared: bool,
@@ -109,8 +127,8 @@ pub struct TpSeries {
     pub preempted: Vec<u64>,
 }
 
-impl TpSeries {
-    pub fn new(lib: Lib, payload: usize, subs: usize, shared: bool) -> Self {
+impl<L> TpSeries<L> {
+    pub fn new(lib: L, payload: usize, subs: usize, shared: bool) -> Self {
         TpSeries {
             lib,
             payload,
@@ -122,6 +140,22 @@ impl TpSeries {
             sent: Vec::new(),
             preempted: Vec::new(),
         }
+    }
+    /// Adds one run's figures.
+    pub fn push_run(&mut self, clk: &Clock, out: &ThroughputOut) {
+        let secs = |t: u64| clk.to_ns(t) / 1e9;
+        self.publisher
+            .push(out.sent as f64 / secs(out.publish_ticks));
+        self.delivered.push(
+            out.received
+                .iter()
+                .zip(&out.sub_ticks)
+                .map(|(&g, &t)| g as f64 / secs(t))
+                .collect(),
+        );
+        self.lagged.push(out.lagged.clone());
+        self.sent.push(out.sent);
+        self.preempted.push(out.preempted);
     }
     pub fn slowest_per_round(&self) -> Vec<f64> {
         self.delivered
