@@ -379,6 +379,47 @@ fn racing_creations_and_sends_never_lose_a_wake_up() {
     assert_eq!(got, ROUNDS + ROUNDS / 2);
 }
 
+/// tokio's coop budget: a subscription that always has an item ready still returns
+/// `Pending` now and then (having taken nothing), or one busy pattern subscriber would starve
+/// every other task on its thread.
+#[test]
+fn a_ready_pattern_subscriber_still_yields_to_its_executor() {
+    let bus = Bus::builder().capacity(1 << 12).build();
+    let mut sub = bus.subscribe_pattern::<u64>("b.*").unwrap();
+    let (x, y) = (
+        bus.publisher::<u64>("b.x").unwrap(),
+        bus.publisher::<u64>("b.y").unwrap(),
+    );
+    for i in 0..2000 {
+        x.send(i).unwrap();
+        y.send(i).unwrap();
+    }
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let (mut got, mut pending, mut streak, mut longest) = (0, 0, 0, 0);
+    let mut next = [0u64; 2];
+    while got < 4000 {
+        match sub.poll_next_unpin(&mut cx) {
+            Poll::Ready(Some(Ok((topic, v)))) => {
+                let t = usize::from(topic.as_str() == "b.y");
+                assert_eq!(v, next[t], "order on {topic}");
+                next[t] += 1;
+                got += 1;
+                streak += 1;
+                longest = longest.max(streak);
+            }
+            Poll::Ready(other) => panic!("{other:?}"),
+            Poll::Pending => {
+                pending += 1;
+                streak = 0;
+            }
+        }
+    }
+    assert!(pending >= 4000 / 200, "yielded only {pending} times");
+    assert!(longest <= 256, "{longest} ready polls in a row");
+    assert_eq!((x.waiting_subscribers(), y.waiting_subscribers()), (0, 0));
+}
+
 /// A waker that publishes on a topic being waited on when woken, and removes one when
 /// dropped (here: by the wake itself, which holds the last reference): neither may deadlock
 /// (the bell never runs a waker under its lock).

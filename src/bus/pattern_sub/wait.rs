@@ -177,6 +177,9 @@ pub(super) struct Waiting {
     /// Whether an async poll returned `Pending` since the last wake-up (to count parks).
     #[cfg(seqcast_async)]
     pending: bool,
+    /// Items handed over by async polls in a row without a `Pending` (the budget).
+    #[cfg(seqcast_async)]
+    streak: u32,
     #[cfg(not(seqcast_loom))]
     bell: std::sync::Arc<bell::Bell>,
     /// `bell` as a waker, handed to every event (cloning it is one reference count).
@@ -192,6 +195,8 @@ impl Waiting {
             table: None,
             #[cfg(seqcast_async)]
             pending: false,
+            #[cfg(seqcast_async)]
+            streak: 0,
             #[cfg(not(seqcast_loom))]
             waker: std::task::Waker::from(bell.clone()),
             #[cfg(not(seqcast_loom))]
@@ -369,6 +374,10 @@ mod asynchronous {
     use core::pin::Pin;
     use core::task::{Context, Poll};
 
+    /// Items an async pattern subscriber hands over in a row before it yields, as a
+    /// `Subscriber` does (tokio's budget).
+    const BUDGET: u32 = 128;
+
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
     impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         /// Waits asynchronously for the next message from any matching topic. Works under
@@ -441,10 +450,20 @@ mod asynchronous {
         }
 
         /// The poll behind `recv_async` and `Stream::poll_next`: try, arm, re-check, sleep.
+        ///
+        /// Cooperative budget: with messages always ready it would never return `Pending`,
+        /// and its task would keep its executor thread from every other task. After `BUDGET`
+        /// items in a row without waiting it yields once (wakes itself and returns
+        /// `Pending`; nothing is taken, nothing registered).
         fn poll_recv(
             &mut self,
             cx: &mut Context<'_>,
         ) -> Poll<Result<(Topic, T), TopicError<RecvError>>> {
+            if self.wait.streak >= BUDGET {
+                self.wait.streak = 0;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             // Polled again after a `Pending`, and the bell rang: one park, and its wake-up.
             // (A poll with nothing rung, say `select!` polling every branch, is not one.)
             if self.wait.pending && self.rung() {
@@ -453,11 +472,13 @@ mod asynchronous {
             }
             loop {
                 if let Some(got) = self.step() {
+                    self.wait.streak += 1;
                     return Poll::Ready(got.map_err(|e| e.map(RecvError::from_try)));
                 }
                 match self.wait.bell.poll(cx) {
                     Poll::Pending => {
                         self.wait.pending = true;
+                        self.wait.streak = 0;
                         return Poll::Pending;
                     }
                     // Rung between the re-check and now: re-check again.
@@ -498,9 +519,12 @@ mod asynchronous {
     /// subscription; lag is never hidden). It never ends: a matching topic may be created at
     /// any time.
     ///
-    /// A poll that returns `Pending` leaves the subscriber registered (it is woken as
-    /// `recv_async` is) until it is polled again, receives in another way, or is dropped;
-    /// a `recv_async` future, dropped, deregisters at once.
+    /// A poll that returns `Pending` to wait leaves the subscriber registered (it is woken
+    /// as `recv_async` is) until it is polled again, receives in another way, or is
+    /// dropped; a `recv_async` future, dropped, deregisters at once. Like a `Subscriber`'s,
+    /// the stream also returns `Pending` (registered nowhere, its task woken at once) after
+    /// 128 items in a row, so that a busy subscription leaves its executor thread to other
+    /// tasks now and then.
     ///
     /// ```
     /// use futures::StreamExt;
