@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
-# wake-up, room, multi-word and batch models against deliberately broken builds must fail.
+# wake-up, room, multi-word, batch and pattern wake-up models against deliberately broken
+# builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
 #   LOOM_MAX_PREEMPTIONS=3 loom-tests/run.sh
@@ -89,6 +90,8 @@ teeth seqcast_loom_broken_fence multiword "torn multi-word read" \
     "a torn multi-word read (no writer release fence before the payload words)"
 teeth seqcast_loom_broken_run batch "seqlock violation" \
     "an overwritten copy delivered by a run read (no fence before the stamp re-checks)"
+teeth seqcast_loom_broken_pattern pattern_wake "maximum number of branches" \
+    "a pattern subscriber's lost wake-up (no re-check after registering)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then

@@ -1,8 +1,8 @@
 //! The `Bus`: pattern subscriptions (joining topics, lag, removal, order per name).
 
-use seqcast::error::{BusError, RecvTimeoutError, TopicError, TryRecvError};
-use seqcast::{Bus, LagPolicy, PatternSubscriber, Topic};
-use std::time::Duration;
+use seqcast::error::{BusError, RecvError, RecvTimeoutError, TopicError, TryRecvError};
+use seqcast::{Bus, LagPolicy, PatternSubscriber, SharedPublisher, Topic};
+use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Pattern subscriptions
@@ -425,10 +425,10 @@ fn pattern_recv_and_recv_timeout() {
 }
 
 #[test]
-fn pattern_recv_wakes_from_its_sleeping_backoff() {
-    // Idle long enough to reach the sleeping phase of `recv`'s backoff, several times over,
-    // on a topic that exists and on one created meanwhile: every message still arrives, in
-    // order, and recv_timeout still times out while idle.
+fn pattern_recv_wakes_after_idle_spells() {
+    // Idle long enough to park, several times over, on a topic that exists and on one
+    // created meanwhile: every message still arrives, in order, and recv_timeout still times
+    // out while idle.
     let bus = Bus::new();
     let mut sub = bus.subscribe_pattern::<u64>("slow.*").unwrap();
     let tx = bus.publisher::<u64>("slow.a").unwrap();
@@ -462,6 +462,135 @@ fn pattern_recv_wakes_from_its_sleeping_backoff() {
             topic: None,
             error: RecvTimeoutError::Timeout
         })
+    );
+}
+
+/// Waits (bounded) until `n` subscribers wait on `tx`'s topic: a pattern subscriber
+/// registers with every topic it reads when it parks.
+fn until_waiting(tx: &SharedPublisher<u64>, n: usize) {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while tx.waiting_subscribers() != n {
+        assert!(
+            Instant::now() < give_up,
+            "{} waiting, not {n}",
+            tx.waiting_subscribers()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// What `recv_on_a_thread` hands back: the item (topic name, value) and the subscriber.
+type Received = (
+    Result<(String, u64), TopicError<RecvError>>,
+    PatternSubscriber<u64>,
+);
+
+/// `recv` on its own thread.
+fn recv_on_a_thread(mut sub: PatternSubscriber<u64>) -> std::thread::JoinHandle<Received> {
+    std::thread::spawn(move || {
+        let got = sub.recv().map(|(t, v)| (t.to_string(), v));
+        (got, sub)
+    })
+}
+
+#[test]
+fn a_parked_pattern_recv_wakes_for_a_send_a_new_topic_and_a_removal() {
+    let bus = Bus::new();
+    let a = bus.publisher::<u64>("user.a").unwrap();
+    let sub = bus.subscribe_pattern::<u64>("user.*").unwrap();
+
+    // A send on a topic it reads.
+    let t = recv_on_a_thread(sub);
+    until_waiting(&a, 1);
+    a.send(1).unwrap();
+    let (got, sub) = t.join().unwrap();
+    assert_eq!(got, Ok(("user.a".into(), 1)));
+    assert_eq!(
+        a.waiting_subscribers(),
+        0,
+        "registered nowhere once it returned"
+    );
+
+    // A new matching topic, created and sent to while it is parked (`user.a` stays quiet).
+    let t = recv_on_a_thread(sub);
+    until_waiting(&a, 1);
+    bus.publisher::<u64>("user.b").unwrap().send(2).unwrap();
+    let (got, sub) = t.join().unwrap();
+    assert_eq!(got, Ok(("user.b".into(), 2)));
+    assert_eq!(a.waiting_subscribers(), 0);
+
+    // The removal of a topic it reads.
+    let t = recv_on_a_thread(sub);
+    until_waiting(&a, 1);
+    assert!(bus.remove("user.a").unwrap());
+    let (got, _) = t.join().unwrap();
+    let removed = got.unwrap_err();
+    assert_eq!(
+        (removed.topic.as_deref(), removed.error),
+        (Some("user.a"), RecvError::Closed)
+    );
+}
+
+/// Ten idle pattern subscribers over three topics: each parks and nothing wakes it until a
+/// message arrives (a spurious wake-up would show as a second park; a polling subscriber
+/// would not be registered with the topics).
+#[test]
+fn idle_pattern_subscribers_sleep_without_waking() {
+    let bus = Bus::new();
+    let topics: Vec<_> = ["m.a", "m.b", "m.c"]
+        .iter()
+        .map(|name| bus.publisher::<u64>(name).unwrap())
+        .collect();
+    let threads: Vec<_> = (0..10)
+        .map(|_| recv_on_a_thread(bus.subscribe_pattern::<u64>("m.*").unwrap()))
+        .collect();
+    for tx in &topics {
+        until_waiting(tx, 10);
+    }
+    std::thread::sleep(Duration::from_millis(200)); // idle: a wake-up now would be counted
+    for tx in &topics {
+        assert_eq!(tx.waiting_subscribers(), 10);
+    }
+    topics[2].send(5).unwrap();
+    for t in threads {
+        let (got, sub) = t.join().unwrap();
+        assert_eq!(got, Ok(("m.c".into(), 5)));
+        // Registered all along (above), and never woken before the message: one sleep at
+        // most (none if it was still between registering and sleeping when it came).
+        assert!(sub.stats().parks <= 1, "{:?}", sub.stats());
+    }
+    for tx in &topics {
+        assert_eq!(tx.waiting_subscribers(), 0);
+    }
+}
+
+#[test]
+fn pattern_recv_timeout_parks_times_out_and_leaves_nothing_registered() {
+    let bus = Bus::new();
+    let a = bus.publisher::<u64>("q.a").unwrap();
+    let mut sub = bus.subscribe_pattern::<u64>("q.*").unwrap();
+    let start = Instant::now();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_millis(30)),
+        Err(TopicError {
+            topic: None,
+            error: RecvTimeoutError::Timeout
+        })
+    );
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    // Once, unless the time ran out while it was still polling (a slow machine, or Miri's
+    // clock).
+    let parks = sub.stats().parks;
+    assert!(parks <= 1, "{:?}", sub.stats());
+    assert_eq!(a.waiting_subscribers(), 0);
+    // A zero timeout never parks.
+    assert!(sub.recv_timeout(Duration::ZERO).is_err());
+    assert_eq!(sub.stats().parks, parks);
+    a.send(9).unwrap();
+    assert_eq!(
+        sub.recv_timeout(Duration::ZERO).map(|(_, v)| v),
+        Ok(9),
+        "a message already there is returned whatever the timeout"
     );
 }
 

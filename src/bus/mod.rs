@@ -70,6 +70,14 @@
 //! reported per topic. Matching topics of another payload type are skipped and listed by
 //! [`PatternSubscriber::skipped_topics`].
 //!
+//! A pattern subscriber waits like a [`Subscriber`]: [`recv`](PatternSubscriber::recv)
+//! parks the thread, and with the `async` feature `recv_async` and its `Stream` park the
+//! task, until a send on a topic it reads, a new matching topic or a removal wakes it. While
+//! parked it is registered with each of its topics, which then pay a notify per send, as for
+//! a parked `Subscriber`; once it returns it is registered nowhere. Creating or removing a
+//! topic wakes every parked pattern subscriber of the bus (each rescans, and parks again if
+//! nothing concerns it).
+//!
 //! # Costs and guarantees
 //! * Looking up an existing topic ([`Bus::publisher`], [`Bus::subscribe`]): lock-free, one
 //!   `arc-swap` load and a `BTreeMap` lookup, plus the handle's own reference counts.
@@ -96,6 +104,9 @@ mod table;
 mod topic;
 
 pub use pattern::{validate_topic, Pattern};
+#[cfg(seqcast_async)]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use pattern_sub::PatternRecvFuture;
 pub use pattern_sub::PatternSubscriber;
 pub use topic::Topic;
 

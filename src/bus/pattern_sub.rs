@@ -2,12 +2,13 @@
 //! including topics created after it subscribed.
 //!
 //! # How it works
-//! It holds one ordinary [`Subscriber<T>`] per matching topic (a *source*) and polls them
-//! round robin, so a busy topic cannot starve a quiet one and each topic's messages arrive in
-//! order. New topics are noticed through the table's generation counter: every receive loads
-//! it once (an `Acquire` load of a line written only when a topic is created or removed) and
-//! only when it moved does the subscriber load the map and attach to new matching topics. No
-//! lock is taken and nothing shared is written on the receive path.
+//! It holds one ordinary [`Subscriber<T>`](crate::Subscriber) per matching topic (a
+//! *source*) and polls them round robin, so a busy topic cannot starve a quiet one and each
+//! topic's messages arrive in order. New topics are noticed through the table's generation
+//! counter: every receive loads it once (an `Acquire` load of a line written only when a
+//! topic is created or removed) and only when it moved does the subscriber load the map and
+//! attach to new matching topics. `try_recv` takes no lock and writes nothing shared (waiting
+//! registers with the topics: see "Waiting" below).
 //!
 //! * Topics that exist when the pattern subscriber is created are joined at their next
 //!   message, like [`Bus::subscribe`](super::Bus::subscribe).
@@ -29,15 +30,26 @@
 //!   after the removed one has been drained and reported `Closed`, so a `Lagged` or `Closed`
 //!   report always refers to the oldest instance of that name still being read. (A removed
 //!   topic never reports `Empty`, so the newer one waits at most one poll per message.)
+//!
+//! # Waiting
+//! `recv`, `recv_timeout`, `recv_async` and the `Stream` park until a send on a topic being
+//! read, a new matching topic, or a removal wakes them: the subscriber registers with every
+//! ring it polls and with the table's event, re-checks, then sleeps (`wait` has the
+//! protocol, its lost-wake-up argument and its costs).
+
+mod wait;
 
 use super::table::{Forgotten, Listed, TopicCell};
 use super::{Inner, Pattern, Topic};
-use crate::cursor::poll;
 use crate::error::{RecvError, RecvTimeoutError, TopicError, TryRecvError};
-use crate::sync::{Arc, Backoff};
-use crate::{LagPolicy, Subscriber, SubscriberStats};
+use crate::sync::Arc;
+use crate::{LagPolicy, SubscriberStats};
 use core::fmt;
 use std::time::{Duration, Instant};
+use wait::{Reader, Waiting};
+
+#[cfg(seqcast_async)]
+pub use wait::PatternRecvFuture;
 
 /// One matching topic this subscriber reads.
 struct Source<T: Copy> {
@@ -54,8 +66,8 @@ struct Source<T: Copy> {
 
 /// Where a source's messages come from.
 enum Feed<T: Copy> {
-    /// The topic's ring.
-    Live(Subscriber<T>),
+    /// The topic's ring (and this subscriber's registration on it while it waits).
+    Live(Reader<T>),
     /// A topic the table forgot before this subscriber joined it: its `unreported` messages
     /// are reported lost in one `Lagged`, then the topic `Closed` (or, under
     /// [`LagPolicy::Disconnect`], dropped after the `Lagged`, as a live topic would be).
@@ -136,6 +148,10 @@ pub struct PatternSubscriber<T: Copy> {
     next: usize,
     /// Counters of the sources that were dropped.
     retired: SubscriberStats,
+    /// Registrations and bell while waiting (`wait`).
+    wait: Waiting,
+    /// Times this subscriber slept waiting for an item (its `stats().parks`).
+    parks: u64,
 }
 
 impl<T: Copy + Send + 'static> PatternSubscriber<T> {
@@ -149,15 +165,14 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
             sources: Vec::new(),
             next: 0,
             retired: SubscriberStats::default(),
+            wait: Waiting::new(),
+            parks: 0,
         };
         // Topics that exist now are joined at their next message.
         for listed in table.topics.values() {
             if let Some(cell) = sub.wanted(listed) {
-                sub.join(
-                    &listed.name,
-                    listed.created,
-                    Feed::Live(cell.subscribe_now(policy)),
-                );
+                let feed = Feed::Live(Reader::new(cell.subscribe_now(policy)));
+                sub.join(&listed.name, listed.created, feed);
             }
         }
         sub
@@ -211,7 +226,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         let created = table.removed.iter().chain(table.topics.values());
         for listed in created.filter(|l| l.created > since) {
             if let Some(cell) = self.wanted(listed) {
-                let feed = Feed::Live(cell.subscribe_from_start());
+                let feed = Feed::Live(Reader::new(cell.subscribe_from_start()));
                 self.join(&listed.name, listed.created, feed);
             }
         }
@@ -304,26 +319,40 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// [`try_recv`](Self::try_recv) does; never returns for lack of topics (one may be
     /// created later).
     ///
-    /// It polls, backing off while nothing arrives: 64 spins, 64 `yield_now`s, then sleeps
-    /// that double from 50 µs up to 1 ms. So an idle pattern subscriber costs almost no CPU,
-    /// and a message that ends a long idle spell waits up to about 1 ms (a busy topic is read
-    /// at once). Unlike [`Subscriber::recv`](crate::Subscriber::recv) it does not park
-    /// until woken: it would have to register with every matching topic. Where that
-    /// wake-up latency matters, subscribe to the topics themselves, or spin on
-    /// [`try_recv`](Self::try_recv).
+    /// It polls briefly (64 spins, then 16 `yield_now`s), then parks the thread, like a
+    /// [`Subscriber`](crate::Subscriber) with [`WaitStrategy::Blocking`](crate::WaitStrategy):
+    /// a send on any topic it reads wakes it, and so do a new matching topic and the removal
+    /// of a topic it reads. Parked, it costs no CPU, and costs each publisher of its topics
+    /// what a parked `Subscriber` costs (a notify per send); once it returns, nothing.
+    /// Parking takes time linear in the number of topics read (it registers with each).
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// let mut orders = bus.subscribe_pattern::<u64>("order.>").unwrap();
+    /// let publisher = bus.clone();
+    /// let t = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(10)); // `recv` parks meanwhile
+    ///     publisher.publisher::<u64>("order.eu.paid").unwrap().send(99).unwrap();
+    /// });
+    /// let (topic, id) = orders.recv().unwrap();
+    /// assert_eq!((topic.as_str(), id), ("order.eu.paid", 99));
+    /// t.join().unwrap();
+    /// ```
     pub fn recv(&mut self) -> Result<(Topic, T), TopicError<RecvError>> {
-        let got = poll(None, idle_backoff(), || self.try_recv_nonempty());
+        let got = self.wait_recv(None);
         got.expect("a wait without a deadline ends with an answer")
             .map_err(|e| e.map(RecvError::from_try))
     }
 
-    /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout`.
+    /// Like [`recv`](Self::recv), but gives up with `Timeout` after `timeout` (and leaves
+    /// nothing registered).
     pub fn recv_timeout(
         &mut self,
         timeout: Duration,
     ) -> Result<(Topic, T), TopicError<RecvTimeoutError>> {
+        // A deadline too far to represent is no deadline.
         let deadline = Instant::now().checked_add(timeout);
-        match poll(deadline, idle_backoff(), || self.try_recv_nonempty()) {
+        match self.wait_recv(deadline) {
             None => Err(TopicError::all(RecvTimeoutError::Timeout)),
             Some(got) => got.map_err(|e| e.map(RecvTimeoutError::from_try)),
         }
@@ -369,9 +398,11 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 
     /// Counters summed over every topic this subscriber has read, dropped ones included:
-    /// `received + missed` is the number of messages it moved past.
+    /// `received + missed` is the number of messages it moved past. `parks` counts this
+    /// subscriber's own sleeps.
     pub fn stats(&self) -> SubscriberStats {
         let mut total = self.retired;
+        total.parks = self.parks;
         for s in &self.sources {
             let stats = s.feed.stats();
             total.received += stats.received;
@@ -398,12 +429,6 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 }
 
-/// What `recv` does between empty polls (see its docs): 64 spins, 64 yields, then sleeps
-/// doubling from 50 µs to 1 ms.
-fn idle_backoff() -> Backoff {
-    Backoff::new(64, 64, Duration::from_micros(50))
-}
-
 impl<T: Copy> fmt::Debug for PatternSubscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PatternSubscriber")
@@ -413,6 +438,7 @@ impl<T: Copy> fmt::Debug for PatternSubscriber<T> {
                 "topics",
                 &self.sources.iter().map(|s| &s.topic).collect::<Vec<_>>(),
             )
+            .field("waiting", &self.wait.armed())
             .finish()
     }
 }

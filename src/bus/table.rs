@@ -25,6 +25,10 @@
 //! * `TopicTable::generation`: the highest generation installed, raised (`fetch_max`) after
 //!   each install. Written only by creators and removers; pattern subscribers load it on
 //!   every receive and load the table only when it passed their last scan.
+//! * `TopicTable::event`: where parked pattern subscribers listen for a new table. Every
+//!   create and remove notifies it after raising `generation`, whether or not anybody
+//!   listens: one uncontended lock on a path that already copies the map, and no counter and
+//!   no barrier pair to get right (`pattern_sub::wait` has the wake-up argument).
 //!
 //! # Orderings
 //! * `TopicTable::generation`: `Release` raise after the table is installed, `Acquire` load
@@ -41,7 +45,7 @@
 use super::swap::{Loaded, Swap};
 use super::Topic;
 use crate::error::BusError;
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU64, Event, Listening, Ordering};
 use crate::{LagPolicy, SharedPublisher, Subscriber};
 use core::any::{Any, TypeId};
 use std::collections::{BTreeMap, VecDeque};
@@ -212,6 +216,9 @@ pub(crate) struct TopicTable {
     current: Swap<Table>,
     /// Highest `Table::generation` installed; polled by pattern subscribers.
     generation: AtomicU64,
+    /// Notified after every raise of `generation` (module docs); listened on by parked
+    /// pattern subscribers.
+    event: Event,
 }
 
 impl TopicTable {
@@ -219,6 +226,7 @@ impl TopicTable {
         TopicTable {
             current: Swap::new(Arc::new(Table::default())),
             generation: AtomicU64::new(0),
+            event: Event::default(),
         }
     }
 
@@ -236,10 +244,33 @@ impl TopicTable {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Announces that a table of generation `generation` is installed.
+    /// Announces that a table of generation `generation` is installed, and wakes the parked
+    /// pattern subscribers (they rescan; a spurious wake-up for those it does not concern).
     fn installed(&self, generation: u64) {
         // Release: pairs with the Acquire in `generation`.
         self.generation.fetch_max(generation, Ordering::Release);
+        // After the raise: a pattern subscriber that listened before this notify is woken,
+        // one that listens after it sees the raised generation on its re-check (the event's
+        // lock orders the two).
+        self.event.notify_all();
+    }
+
+    /// Listens for the next `installed`, with `waker` stored in the event's entry.
+    #[cfg(not(seqcast_loom))]
+    pub(crate) fn watch(&self, waker: &std::task::Waker) -> Listening {
+        self.event.listen_waking(waker)
+    }
+
+    /// Under loom: listens (the stand-in event returns its generation; see `notified_since`).
+    #[cfg(seqcast_loom)]
+    pub(crate) fn watch(&self) -> Listening {
+        self.event.listen()
+    }
+
+    /// Whether an `installed` notified since `listening` was taken (loom only).
+    #[cfg(seqcast_loom)]
+    pub(crate) fn notified_since(&self, listening: &Listening) -> bool {
+        self.event.listen() != *listening
     }
 
     /// Runs `f` on topic `name` as a `TopicCell<T>`, creating the topic (with a ring of

@@ -72,6 +72,47 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
     }
 }
 
+/// Waiting on several rings at once, for the bus's pattern subscriber
+/// (`bus::pattern_sub::wait` has the protocol): the two halves of `Ring::start_waiting` /
+/// `Ring::stop_waiting` without the heavy barrier, which such a receiver runs once after
+/// registering on every ring.
+impl<T: Copy + Send + 'static> Subscriber<T> {
+    /// Listens on this ring's event with `waker` stored in the entry, then counts itself in
+    /// `waiters`. The caller runs the heavy barrier and re-checks before sleeping, and calls
+    /// `unregister_waiter` (after dropping or consuming the result) to stop counting.
+    #[cfg(not(seqcast_loom))]
+    pub(crate) fn register_waiter(&self, waker: &std::task::Waker) -> crate::sync::Listening {
+        let ring = self.ring();
+        let listening = ring.event.listen_waking(waker);
+        // SeqCst: one half of the Dekker pair with `wake_waiters`, as in `start_waiting`.
+        ring.waiters.fetch_add(1, crate::sync::Ordering::SeqCst);
+        listening
+    }
+
+    /// Under loom: the stand-in event holds no waker; the caller waits by watching the
+    /// generation (`notified_since`).
+    #[cfg(seqcast_loom)]
+    pub(crate) fn register_waiter(&self) -> crate::sync::Listening {
+        let ring = self.ring();
+        let listening = ring.event.listen();
+        // SeqCst: as above.
+        ring.waiters.fetch_add(1, crate::sync::Ordering::SeqCst);
+        listening
+    }
+
+    /// Whether this ring's event was notified since `listening` was taken (loom only: the
+    /// stand-in's `listen` returns the generation).
+    #[cfg(seqcast_loom)]
+    pub(crate) fn notified_since(&self, listening: &crate::sync::Listening) -> bool {
+        self.ring().event.listen() != *listening
+    }
+
+    /// Undoes the count of `register_waiter`.
+    pub(crate) fn unregister_waiter(&self) {
+        self.ring().stop_waiting();
+    }
+}
+
 #[cfg(seqcast_async)]
 mod asynchronous {
     use super::*;

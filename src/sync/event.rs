@@ -36,9 +36,9 @@
 //! return early: std allows any `park` to return spuriously, and correct callers loop.)
 //!
 //! # Cost
-//! `listen`, a poll that changes the waker, a blocking wait and a drop each take the lock once
-//! or twice; `notify_all` twice (once to take the entries, once to hand the buffer back).
-//! Publishers only call `notify_all` while somebody waits (`Ring::wake_waiters`) or on close.
+//! `listen` (or `listen_waking`, which stores a waker at once), a poll that changes the
+//! waker, a blocking wait and a drop each take the lock once or twice; `notify_all` twice
+//! (once to take the entries, once to hand the buffer back). Publishers only call `notify_all` while somebody waits (`Ring::wake_waiters`) or on close.
 
 // The std types directly, not the loom shim's: loom builds use the Condvar stand-in in
 // `sync.rs` instead of this module.
@@ -109,16 +109,29 @@ pub(crate) struct Listening {
 impl Event {
     /// Registers for the next `notify_all`: one that starts after this returns wakes it.
     pub(crate) fn listen(&self) -> Listening {
+        self.register(Entry::Idle)
+    }
+
+    /// Like `listen` followed by a first poll with `waker`, in one lock: the entry holds the
+    /// waker from the start. For a receiver that waits on several events at once and hands
+    /// each the same waker (the bus's pattern subscriber, `bus::pattern_sub::wait`), so that
+    /// registering on `n` events takes `n` locks, not `3n`.
+    pub(crate) fn listen_waking(&self, waker: &Waker) -> Listening {
+        // Cloning runs the waker's code: before locking.
+        self.register(Entry::Task(waker.clone()))
+    }
+
+    fn register(&self, entry: Entry) -> Listening {
         let state = self.0.clone();
         let mut s = lock(&self.0);
         let key = match s.vacant.pop() {
             Some(key) => {
                 debug_assert!(matches!(s.entries[key], Entry::Vacant));
-                s.entries[key] = Entry::Idle;
+                s.entries[key] = entry;
                 key
             }
             None => {
-                s.entries.push(Entry::Idle);
+                s.entries.push(entry);
                 s.entries.len() - 1
             }
         };
@@ -352,6 +365,25 @@ mod tests {
         assert!(Pin::new(&mut l)
             .poll(&mut Context::from_waker(&b))
             .is_ready());
+    }
+
+    #[test]
+    fn listen_waking_stores_the_waker_from_the_start() {
+        let e = Event::default();
+        let (w, count) = counting();
+        let mut l = e.listen_waking(&w);
+        assert_eq!(Arc::strong_count(&count), 3, "ours, `w`, the entry's clone");
+        e.notify_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(Pin::new(&mut l)
+            .poll(&mut Context::from_waker(&w))
+            .is_ready());
+        // Deregistered before any notify: the entry's clone goes with it.
+        let l = e.listen_waking(&w);
+        drop(l);
+        assert_eq!(Arc::strong_count(&count), 2);
+        e.notify_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
