@@ -92,6 +92,8 @@ teeth seqcast_loom_broken_run batch "seqlock violation" \
     "an overwritten copy delivered by a run read (no fence before the stamp re-checks)"
 teeth seqcast_loom_broken_pattern pattern_wake "maximum number of branches" \
     "a pattern subscriber's lost wake-up (no re-check after registering)"
+teeth seqcast_loom_broken_record record "record violation" \
+    "a lost record (record reader skips its message-number check)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then
