@@ -20,6 +20,11 @@
 //!   read by a subscriber that is caught up: it finds the record half written (its first
 //!   chunk there, the rest not yet) and must resume it on a later call, never lose it.
 //!
+//! The first two stop racing once the record at stake is delivered or reported lost, and read
+//! the rest after the send (reading a record as it is sent is the third model's). At
+//! `LOOM_MAX_PREEMPTIONS=2` they explore 15 433, 15 433 and 34 247 executions, about 6 s in
+//! all in release (at 3: 85 231, 85 231 and 238 830, under 30 s).
+//!
 //! Every byte of a record derives from its number and its index ([`byte`]), and each record
 //! has its own length, so a record mixed from two, cut short, or delivered at the wrong
 //! position is caught. Proves, for every interleaving explored: each delivered record is
