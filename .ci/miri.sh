@@ -20,7 +20,7 @@ if ! cargo +nightly miri --version >/dev/null 2>&1; then
 fi
 
 TESTS=("$@")
-((${#TESTS[@]})) || TESTS=(ring bus bus_names bus_patterns gated wait differential stress stress_pairs stress_batch bus_concurrency reentrant_wake async_send)
+((${#TESTS[@]})) || TESTS=(ring bus bus_names bus_patterns gated wait differential record_differential stress stress_pairs stress_batch bus_concurrency reentrant_wake async_send)
 export SEQCAST_STRESS_MESSAGES="${SEQCAST_STRESS_MESSAGES:-200}"
 export RUST_BACKTRACE=0
 # The timer thread (src/timer.rs) never exits by design; without this Miri fails every test
