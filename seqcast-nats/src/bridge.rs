@@ -42,11 +42,13 @@ pub(crate) fn parse_header(value: &str) -> Option<(&str, u64, &str)> {
 
 type EventHook = Arc<dyn Fn(&async_nats::Event) + Send + Sync>;
 
-/// Builds a [`Bridge`]: connection options, an event hook, and the reconnect policy.
+/// Builds a [`Bridge`]: connection options, an event hook, and how the forwarder waits when
+/// idle.
 pub struct BridgeBuilder {
     options: async_nats::ConnectOptions,
     on_event: Option<EventHook>,
     max_reconnect_delay: Duration,
+    idle_sleep: Duration,
 }
 
 impl fmt::Debug for BridgeBuilder {
@@ -54,6 +56,7 @@ impl fmt::Debug for BridgeBuilder {
         f.debug_struct("BridgeBuilder")
             .field("on_event", &self.on_event.is_some())
             .field("max_reconnect_delay", &self.max_reconnect_delay)
+            .field("idle_sleep", &self.idle_sleep)
             .finish_non_exhaustive()
     }
 }
@@ -83,17 +86,19 @@ impl BridgeBuilder {
         self
     }
 
-    /// Has no effect. It bounded the sleeps of a forwarder that polled its local
-    /// subscription; a forwarder now parks on it (`PatternSubscriber::recv_async`) and is
-    /// woken by the next message, so there is no sleep to bound. Kept so that code that
-    /// sets it still builds.
-    pub fn idle_sleep(self, _max: Duration) -> Self {
+    /// Longest sleep of an idle forwarder between two polls of its local subscription.
+    /// `PatternSubscriber` has no async wake-up, so an idle forwarder spins briefly, then
+    /// sleeps, doubling the sleep from 20 µs up to this bound: the first message after a
+    /// quiet period waits at most this long; under load the forwarder never sleeps.
+    /// Default: 1 ms.
+    pub fn idle_sleep(mut self, max: Duration) -> Self {
+        self.idle_sleep = max;
         self
     }
 
     /// Connects to the NATS server(s) at `url` (e.g. `nats://127.0.0.1:4222`). Must run on
     /// a multi-threaded tokio runtime, which will run the client, the deliveries and the
-    /// forwarders. Fails if no server answers.
+    /// forwarders' publishing. Fails if no server answers.
     pub async fn connect(self, url: &str) -> Result<Bridge, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let counters = Arc::new(ConnectionCounters::default());
@@ -118,6 +123,7 @@ impl BridgeBuilder {
                 runtime,
                 origin: new_origin(),
                 forwardings_made: AtomicU64::new(0),
+                idle_sleep: self.idle_sleep,
                 connection: counters,
                 remote: RemoteTopics::default(),
                 forwards: Mutex::default(),
@@ -193,6 +199,7 @@ pub(crate) struct Shared {
     /// Each forwarding is a stream of its own, so that one started after another on the
     /// same topics (which numbers from 0 again) is never taken for the old one going back.
     forwardings_made: AtomicU64,
+    pub(crate) idle_sleep: Duration,
     pub(crate) connection: Arc<ConnectionCounters>,
     pub(crate) remote: RemoteTopics,
     forwards: Mutex<Vec<Arc<ForwardCounters>>>,
@@ -226,12 +233,13 @@ impl Bridge {
         Bridge::builder().connect(url).await
     }
 
-    /// A builder for the connection options, event hook and reconnect policy.
+    /// A builder for the connection options, event hook and forwarder idle policy.
     pub fn builder() -> BridgeBuilder {
         BridgeBuilder {
             options: async_nats::ConnectOptions::new(),
             on_event: None,
             max_reconnect_delay: Duration::from_secs(1),
+            idle_sleep: Duration::from_millis(1),
         }
     }
 
@@ -239,8 +247,8 @@ impl Bridge {
     /// `T`) to the NATS subject `mapping` gives it, encoded by `codec`, with headers
     /// [`HEADER`].
     ///
-    /// A [`PatternSubscriber`](seqcast::PatternSubscriber) read by a task of the runtime,
-    /// parked while there is nothing to forward: topics that exist now are forwarded from their next message, topics created later
+    /// A [`PatternSubscriber`](seqcast::PatternSubscriber) read by a dedicated thread:
+    /// topics that exist now are forwarded from their next message, topics created later
     /// from their first. It never slows the local publishers: if NATS is slower than them
     /// (or disconnected, once the client's buffer is full), the bridge lags like any
     /// subscriber and counts what it missed ([`ForwardStats::lagged`](crate::ForwardStats::lagged)).

@@ -1,16 +1,16 @@
 //! [`Forwarding`]: local bus → NATS.
 //!
-//! One tokio task per forwarding awaits its `PatternSubscriber` (`recv_async`) and hands
-//! each message to the NATS client. Idle, the task is parked: it costs no CPU, and a message
-//! on any of its topics, a new matching topic or a removal wakes it (the pattern
-//! subscriber's parking protocol). It waits with `tokio::select!` on the stop signal too,
-//! so stopping never waits for a message; dropping a pending `recv_async` is cancel-safe
-//! (nothing is taken, nothing stays registered).
+//! One thread per forwarding reads a `PatternSubscriber` and hands each message to the NATS
+//! client. The thread, not a tokio task, because `PatternSubscriber` has no async wake-up:
+//! the thread polls with `try_recv`, spins briefly when it finds nothing, then sleeps with a
+//! doubling sleep up to [`BridgeBuilder::idle_sleep`](crate::BridgeBuilder::idle_sleep).
+//! Publishing is `async` (the client's command channel); the thread runs its loop inside
+//! one `Handle::block_on`, so awaiting a full client buffer parks only this thread.
 //!
 //! Why the local publisher is never blocked: the forwarder is an ordinary, non-gated
 //! subscriber. If NATS is slow or gone, `publish().await` waits (once the client's buffer,
 //! `ConnectOptions::client_capacity`, is full), the ring laps the forwarder, and the next
-//! receive reports `Lagged { missed }`: counted in [`ForwardStats::lagged`] and skipped
+//! `try_recv` reports `Lagged { missed }`: counted in [`ForwardStats::lagged`] and skipped
 //! in the stream's sequence numbers, so the receiving side sees the gap too.
 //!
 //! [`ForwardStats::lagged`]: crate::ForwardStats::lagged
@@ -21,52 +21,22 @@ use crate::{Codec, Error, ForwardStats, Mapping};
 use async_nats::{HeaderMap, Subject};
 use bytes::Bytes;
 use core::fmt;
-use seqcast::error::{RecvError, TopicError};
+use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{PatternSubscriber, Topic};
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use tokio::runtime::{Handle, RuntimeFlavor};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// A running forwarding (local topics → NATS subjects), made by
-/// [`Bridge::forward`](crate::Bridge::forward). Dropping it stops the forwarder task (and
-/// waits for it to end, see [`stop`](Self::stop)).
+/// [`Bridge::forward`](crate::Bridge::forward). Dropping it stops the forwarder thread (and
+/// waits for it).
 pub struct Forwarding {
     pattern: String,
     stop: watch::Sender<bool>,
-    /// `None` once stopped.
-    task: Option<tokio::task::JoinHandle<()>>,
-    /// Set when the task's future is dropped (finished or cancelled): after that, nothing
-    /// touches `counters` any more.
-    ended: Arc<Ended>,
+    thread: Option<JoinHandle<()>>,
     counters: Arc<ForwardCounters>,
-}
-
-/// Whether the forwarder task has ended, for `Forwarding::halt` to wait on.
-#[derive(Default)]
-struct Ended {
-    done: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Ended {
-    fn wait(&self) {
-        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*done {
-            done = self.cv.wait(done).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-/// Owned by the task's future: marks the task ended when the future is dropped, however it
-/// ends (stopped, aborted, or its runtime shut down).
-struct EndGuard(Arc<Ended>);
-
-impl Drop for EndGuard {
-    fn drop(&mut self) {
-        *self.0.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.0.cv.notify_all();
-    }
 }
 
 impl fmt::Debug for Forwarding {
@@ -89,13 +59,8 @@ impl Forwarding {
         &self.pattern
     }
 
-    /// Stops the forwarder, waits for its task to end, and returns its final counters.
-    /// Messages already handed to the client are still sent by it.
-    ///
-    /// Waiting blocks the calling thread briefly (the task ends at its next poll); on a
-    /// multi-threaded runtime's thread it does so through `block_in_place`, so the task can
-    /// still run. On a current-thread runtime it cannot wait: the task is cancelled, and
-    /// ends the next time that runtime runs.
+    /// Stops the forwarder, waits for its thread, and returns its final counters. Messages
+    /// already handed to the client are still sent by it.
     pub fn stop(mut self) -> ForwardStats {
         self.halt();
         self.stats()
@@ -103,13 +68,8 @@ impl Forwarding {
 
     fn halt(&mut self) {
         let _ = self.stop.send(true);
-        let Some(task) = self.task.take() else {
-            return;
-        };
-        match Handle::try_current().map(|h| h.runtime_flavor()) {
-            Err(_) => self.ended.wait(),
-            Ok(RuntimeFlavor::CurrentThread) => task.abort(),
-            Ok(_) => tokio::task::block_in_place(|| self.ended.wait()),
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -134,9 +94,8 @@ where
 {
     let pattern = subscriber.pattern().as_str().to_owned();
     let (stop, stopped) = watch::channel(false);
-    let ended = Arc::new(Ended::default());
     let worker = Forwarder {
-        shared: shared.clone(),
+        shared,
         origin,
         subscriber,
         mapping,
@@ -145,16 +104,14 @@ where
         routes: HashMap::new(),
         body: Vec::new(),
     };
-    let guard = EndGuard(ended.clone());
-    let task = shared.runtime.spawn(async move {
-        let _guard = guard;
-        worker.run(stopped).await;
-    });
+    let thread = std::thread::Builder::new()
+        .name(format!("seqcast-nats fwd {pattern}"))
+        .spawn(move || worker.run(stopped))
+        .map_err(Error::Thread)?;
     Ok(Forwarding {
         pattern,
         stop,
-        task: Some(task),
-        ended,
+        thread: Some(thread),
         counters,
     })
 }
@@ -183,48 +140,62 @@ struct Forwarder<T: Copy, C> {
 }
 
 impl<T: Copy + Send + 'static, C: Codec<T>> Forwarder<T, C> {
-    async fn run(mut self, mut stopped: watch::Receiver<bool>) {
-        loop {
-            // `biased`: the stop signal first, so a busy subscription cannot delay it.
-            // Dropping a pending `recv_async` when it wins takes nothing.
-            let got = tokio::select! {
-                biased;
-                _ = stopped.changed() => break,
-                got = self.subscriber.recv_async() => got,
-            };
-            match got {
-                Ok((topic, value)) => {
-                    if let Some((subject, headers, body)) = self.prepare(&topic, &value) {
-                        let client = &self.shared.client;
-                        tokio::select! {
-                            biased;
-                            _ = stopped.changed() => break,
-                            sent = client.publish_with_headers(subject, headers, body) => match sent {
-                                Ok(()) => bump(&self.counters.forwarded, 1),
-                                Err(_) => bump(&self.counters.publish_errors, 1),
-                            },
+    fn run(mut self, mut stopped: watch::Receiver<bool>) {
+        let runtime = self.shared.runtime.clone();
+        runtime.block_on(async move {
+            let mut idle = 0u32;
+            while !*stopped.borrow() {
+                match self.subscriber.try_recv() {
+                    Ok((topic, value)) => {
+                        idle = 0;
+                        if let Some((subject, headers, body)) = self.prepare(&topic, &value) {
+                            let client = &self.shared.client;
+                            tokio::select! {
+                                biased;
+                                _ = stopped.changed() => break,
+                                sent = client.publish_with_headers(subject, headers, body) => match sent {
+                                    Ok(()) => bump(&self.counters.forwarded, 1),
+                                    Err(_) => bump(&self.counters.publish_errors, 1),
+                                },
+                            }
                         }
                     }
+                    Err(TopicError {
+                        topic: Some(topic),
+                        error: TryRecvError::Lagged(missed),
+                    }) => {
+                        self.route(&topic).next_seq += missed;
+                        bump(&self.counters.lagged, missed);
+                        bump(&self.counters.lag_events, 1);
+                    }
+                    Err(TopicError {
+                        error: TryRecvError::Closed,
+                        ..
+                    }) => {
+                        // Keep the route: a topic re-created under the same name continues
+                        // the same stream of sequence numbers.
+                        bump(&self.counters.closed_topics, 1);
+                    }
+                    // Empty (a pattern subscriber reports nothing else).
+                    Err(_) => {
+                        idle = idle.saturating_add(1);
+                        self.snooze(idle);
+                    }
                 }
-                Err(TopicError {
-                    topic: Some(topic),
-                    error: RecvError::Lagged(missed),
-                }) => {
-                    self.route(&topic).next_seq += missed;
-                    bump(&self.counters.lagged, missed);
-                    bump(&self.counters.lag_events, 1);
-                }
-                Err(TopicError {
-                    error: RecvError::Closed,
-                    ..
-                }) => {
-                    // Keep the route: a topic re-created under the same name continues
-                    // the same stream of sequence numbers.
-                    bump(&self.counters.closed_topics, 1);
-                }
-                // A pattern subscriber's receive reports nothing else.
-                Err(_) => {}
             }
+        });
+    }
+
+    /// Spin 64 polls, yield 16, then sleep 20 µs, 40 µs, ... up to `idle_sleep`.
+    fn snooze(&self, idle: u32) {
+        if idle <= 64 {
+            core::hint::spin_loop();
+        } else if idle <= 80 {
+            std::thread::yield_now();
+        } else {
+            let shift = (idle - 81).min(16);
+            let sleep = Duration::from_micros(20u64 << shift).min(self.shared.idle_sleep);
+            std::thread::sleep(sleep);
         }
     }
 

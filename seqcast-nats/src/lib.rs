@@ -136,8 +136,8 @@
 //!
 //! # Runtime
 //! The bridge runs on the caller's multi-threaded tokio runtime ([`Bridge::connect`] must be
-//! called on one): the client, the delivery tasks, and the forwarder tasks, each of which
-//! parks on its local subscription while idle (no thread of its own, no polling).
+//! called on one): the client, the delivery tasks, and the publishing of the forwarders,
+//! each of which also has a thread of its own to poll its local subscription.
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]
 // Under the loom cfg, seqcast's atomics are loom's and only work inside a loom model: the

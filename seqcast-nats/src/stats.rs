@@ -1,6 +1,6 @@
 //! Counters of a bridge, per direction and for its NATS connection, and their snapshots.
 //!
-//! Each counter is an `AtomicU64` written by one task or thread (the forwarder task, the
+//! Each counter is an `AtomicU64` written by one task or thread (the forwarder thread, the
 //! delivery task, or the client's event callback) with `Relaxed` adds and read with
 //! `Relaxed` loads by [`stats`](crate::Bridge::stats): counters are independent of each
 //! other and of the messages, so a snapshot is a set of values each of which was true at
