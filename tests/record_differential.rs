@@ -55,17 +55,13 @@ fn record_model_edge_inputs() {
     }
 }
 
-// Known bugs of `src/record/` that the model found: each test checks the specification (the
-// `OnEvict` docs, which record topics keep from the typed ring) and fails until the bug is
-// fixed. `record::run` expects the buggy behaviour meanwhile (see its docs), so that the
-// seeded test and the fuzzer look for other differences; `record::run_strict` does not.
+// Two bugs the model found in `src/record/`, kept as regressions: each checks the `OnEvict`
+// docs, which record topics keep from the typed ring.
 
-/// Once detached by its eviction (`OnEvict::Detach`), a record subscriber must answer
-/// `Detached` for good, as a typed one does; it reports each later record as lost instead
-/// (`Lagged(1)` below), because the end-of-stream account (the publisher's record count,
-/// read when the chunk reader says `Detached`) runs again on every receive.
+/// Once detached by its eviction (`OnEvict::Detach`), a record subscriber answers `Detached`
+/// for good, as a typed one does (it used to report each later record as lost: the
+/// end-of-stream account ran again on every receive).
 #[test]
-#[ignore = "known bug in src/record: an evicted, detached record subscriber recounts later records"]
 fn an_evicted_detached_record_subscriber_stays_detached() {
     use seqcast::error::TryRecvError;
     use seqcast::GateConfig;
@@ -83,10 +79,9 @@ fn an_evicted_detached_record_subscriber_stays_detached() {
 }
 
 /// Evicted under `OnEvict::Lossy`, a subscriber whose policy was `Disconnect` carries on
-/// under `Skip` (the `OnEvict::Lossy` docs), as a typed one does; a record subscriber keeps
-/// `Disconnect`, and the lag report of its eviction detaches it.
+/// under `Skip` (the `OnEvict::Lossy` docs), as a typed one does (a record subscriber used to
+/// keep `Disconnect`, and the lag report of its eviction detached it).
 #[test]
-#[ignore = "known bug in src/record: OnEvict::Lossy keeps a Disconnect policy"]
 fn an_evicted_lossy_record_subscriber_carries_on_under_skip() {
     use seqcast::error::TryRecvError;
     use seqcast::{GateConfig, LagPolicy, OnEvict};

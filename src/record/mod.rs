@@ -311,8 +311,11 @@ pub struct RecordSubscriber {
     next: u64,
     stats: SubscriberStats,
     policy: LagPolicy,
-    /// Set after a lag report under `LagPolicy::Disconnect`.
+    /// Set after a lag report under `LagPolicy::Disconnect`, or once an eviction detached
+    /// the chunk reader.
     detached: bool,
+    /// Whether the eviction of this (gated) subscriber has been seen (`note_eviction`).
+    evict_seen: bool,
     /// The chunk reader was lapped since the last record: the next first chunk (or the
     /// publisher's count, at the end) tells how many records were lost.
     lapped: bool,
@@ -337,6 +340,7 @@ impl RecordSubscriber {
             stats: SubscriberStats::default(),
             policy: LagPolicy::Skip,
             detached: false,
+            evict_seen: false,
             lapped: false,
             lost_upto: 0,
             stash: None,
@@ -411,6 +415,7 @@ impl RecordSubscriber {
     fn lagged(&mut self, n: u64) -> TryRecvError {
         self.stats.missed += n;
         self.stats.lag_events += 1;
+        self.note_eviction();
         if self.policy == LagPolicy::Disconnect {
             self.detached = true;
             self.stash = None;
@@ -418,8 +423,21 @@ impl RecordSubscriber {
         TryRecvError::Lagged(n)
     }
 
+    /// An evicted gated subscriber that carries on (`OnEvict::Lossy`) does so under `Skip`,
+    /// as a typed one does (a `Disconnect` policy would end it at once). Once, when the
+    /// eviction is first seen; a policy set afterwards applies as set.
+    fn note_eviction(&mut self) {
+        if !self.evict_seen && self.rx.is_evicted() {
+            self.evict_seen = true;
+            if self.policy == LagPolicy::Disconnect && !self.rx.is_detached() {
+                self.policy = LagPolicy::Skip;
+            }
+        }
+    }
+
     /// The receive state machine (module docs); returns the record's message number.
     fn take(&mut self, buf: &mut Vec<u8>) -> Result<u64, TryRecvError> {
+        self.note_eviction();
         'record: loop {
             if self.detached {
                 return Err(TryRecvError::Detached);
@@ -441,6 +459,11 @@ impl RecordSubscriber {
                             // The end of the chunks: the publisher's count says what was lost.
                             // Acquire: pairs with the Release store after each record.
                             let end = self.count.0 .0.load(Ordering::Acquire);
+                            // Detached (an eviction under `OnEvict::Detach`) is for good: the
+                            // account closes once, here, and never counts later records.
+                            if e == TryRecvError::Detached {
+                                self.detached = true;
+                            }
                             if end > self.next {
                                 let n = end - self.next;
                                 self.next = end;

@@ -187,9 +187,6 @@ struct ModelSub {
     evicted: bool,
     /// The record it started at (its source's, for a clone).
     joined: u64,
-    /// Detached by its eviction, and (known bug, see [`run`]) still counting records
-    /// published later as lost.
-    recounting: bool,
 }
 
 impl ModelSub {
@@ -205,7 +202,6 @@ impl ModelSub {
             evict_pending: false,
             evicted: false,
             joined: next,
-            recounting: false,
         }
     }
 
@@ -251,8 +247,6 @@ struct Model {
     /// Every record whose first chunk is among the last `chunks` positions, oldest first.
     window: VecDeque<Rec>,
     closed: bool,
-    /// Whether to expect the known bugs (see [`run`]).
-    known_bugs: bool,
 }
 
 impl Model {
@@ -298,13 +292,6 @@ impl Model {
 
     fn try_recv(&self, s: &mut ModelSub) -> Result<Vec<u8>, TryRecvError> {
         if s.detached {
-            // Known bug (see [`run`]): records published since it was detached are reported
-            // lost, until a report under `Disconnect` detaches it for good.
-            if s.recounting && self.published > s.next {
-                let lagged = s.lag(self.published, self.head, None);
-                s.recounting = s.policy != LagPolicy::Disconnect;
-                return Err(lagged);
-            }
             return Err(TryRecvError::Detached);
         }
         if s.evict_pending {
@@ -313,21 +300,19 @@ impl Model {
             match s.gate.take() {
                 Some(OnEvict::Detach) => {
                     let end = self.published;
-                    // Known bug (see [`run`]): unless a report under `Disconnect` detaches it
-                    // for good, it goes on counting records published later.
+                    // Everything published up to the eviction is reported once; then
+                    // `Detached` for good.
                     let got = if end > s.next {
-                        s.recounting = self.known_bugs && s.policy != LagPolicy::Disconnect;
                         Err(s.lag(end, self.head, None))
                     } else {
-                        s.recounting = self.known_bugs;
                         Err(TryRecvError::Detached)
                     };
                     s.detached = true;
                     return got;
                 }
                 _ => {
-                    // Known bug (see [`run`]): the policy stays `Disconnect`.
-                    if s.policy == LagPolicy::Disconnect && !self.known_bugs {
+                    // `OnEvict::Lossy`: carry on, under `Skip` if the policy was `Disconnect`.
+                    if s.policy == LagPolicy::Disconnect {
                         s.policy = LagPolicy::Skip;
                     }
                 }
@@ -378,30 +363,19 @@ fn pick(i: u8, len: usize) -> Option<usize> {
 /// model.
 type Sub = (RecordSubscriber, Vec<u8>, ModelSub);
 
-/// Decodes `data` and runs it against a real record topic and the model, expecting the
-/// known bugs of the implementation rather than the specification where they differ, so that
-/// the seeded test and the fuzzer look for others. Each is reproduced, against the
-/// specification, by an `#[ignore]`d test in `tests/record_differential.rs`; drop it here
-/// once it is fixed:
-///
-/// * A subscriber that its eviction detached (`OnEvict::Detach`) reports the records
-///   published after it as `Lagged(n)` on its next receive, moving its position and its
-///   `missed` count, instead of `Detached` from then on (unless its lag policy is
-///   `Disconnect`, whose report detaches it for good).
-/// * A subscriber evicted under `OnEvict::Lossy` keeps a `Disconnect` lag policy instead of
-///   carrying on under `Skip`: `lag_policy()` still says `Disconnect`, and the lag report
-///   of the eviction (it is a ring behind by then) detaches it.
+/// Decodes `data` and runs it against a real record topic and the model of the
+/// specification.
 pub fn run(data: &[u8]) {
-    run_as(data, true)
+    run_as(data)
 }
 
-/// [`run`] against the specification alone, known bugs included.
+/// [`run`], kept under its old name for the tests that reproduced two fixed bugs.
 #[allow(dead_code)] // the fuzz target runs `run` only
 pub fn run_strict(data: &[u8]) {
-    run_as(data, false)
+    run_as(data)
 }
 
-fn run_as(data: &[u8], known_bugs: bool) {
+fn run_as(data: &[u8]) {
     let p = decode(data);
     let (tx, rx) = record::channel(p.capacity);
     let chunks = p.capacity.div_ceil(CHUNK_BYTES).next_power_of_two();
@@ -420,7 +394,6 @@ fn run_as(data: &[u8], known_bugs: bool) {
         published: 0,
         window: VecDeque::new(),
         closed: false,
-        known_bugs,
     };
     let mut tx: Option<RecordPublisher> = Some(tx);
     // A first buffer with stale bytes in it: `try_recv_into` replaces them.
