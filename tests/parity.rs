@@ -288,3 +288,20 @@ mod asynchronous {
         });
     }
 }
+
+#[test]
+fn bus_replay_for_a_late_joiner() {
+    let bus = seqcast::Bus::builder().capacity(4).build();
+    let tx = bus.publisher::<u64>("metrics.cpu").unwrap();
+    for v in 0..6 {
+        tx.send(v).unwrap();
+    }
+    let mut late = bus.subscribe_oldest::<u64>("metrics.cpu").unwrap();
+    let got: Vec<u64> = late.try_iter().map(Result::unwrap).collect();
+    assert_eq!(got, [2, 3, 4, 5], "the ring's last four");
+    // A topic that does not exist yet: created, nothing to replay.
+    let mut fresh = bus.subscribe_oldest::<u64>("metrics.new").unwrap();
+    assert_eq!(fresh.try_recv(), Err(TryRecvError::Empty));
+    // A type mismatch is still an error.
+    assert!(bus.subscribe_oldest::<u8>("metrics.cpu").is_err());
+}

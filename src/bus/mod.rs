@@ -207,6 +207,34 @@ impl Bus {
             })
     }
 
+    /// A subscriber to topic `name` that starts with the oldest message its ring still holds
+    /// (replay for a late joiner: a dashboard that wants the last values), creating the topic
+    /// if it does not exist. See [`SharedPublisher::subscribe_oldest`]. Errors as
+    /// [`publisher`](Self::publisher).
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// let tx = bus.publisher::<u32>("metrics.cpu").unwrap();
+    /// tx.send(41).unwrap();
+    /// tx.send(42).unwrap();
+    /// let mut late = bus.subscribe_oldest::<u32>("metrics.cpu").unwrap();
+    /// assert_eq!(late.try_recv(), Ok(41));
+    /// assert_eq!(late.try_recv(), Ok(42));
+    /// ```
+    pub fn subscribe_oldest<T: Copy + Send + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Subscriber<T>, BusError> {
+        let policy = self.inner.policy;
+        self.inner
+            .table
+            .with_topic(name, (self.inner.capacity, self.inner.layout), |cell| {
+                let mut rx = cell.publisher.subscribe_oldest();
+                rx.set_lag_policy(policy);
+                rx
+            })
+    }
+
     /// A gated (lossless) subscriber to topic `name`, creating the topic if it does not exist:
     /// the topic's publishers wait for it instead of lapping it, until it stalls for longer
     /// than `config` allows (see [`Publisher::subscribe_gated`](crate::Publisher::subscribe_gated)).
