@@ -375,10 +375,11 @@ impl<T: Copy> Slots<T> {
         {
             &self.slots[i]
         }
-        // SAFETY: `i < len` (callers mask the sequence number with `len - 1`): the slot at
-        // `i * stride` was initialised by `try_new` and lives as long as `self`; slots are
-        // only ever accessed through `&Slot<T>` (their cells are atomic).
+        // `i < len` (callers mask the sequence number with `len - 1`); slots are only ever
+        // accessed through `&Slot<T>` (their cells are atomic).
         #[cfg(not(seqcast_loom))]
+        // SAFETY: slot `i` at `i * stride` was initialised by `try_new` and lives as long as
+        // `self` (see above).
         unsafe {
             &*self.base.as_ptr().add(i * self.stride).cast::<Slot<T>>()
         }
@@ -507,12 +508,10 @@ pub(crate) fn read_run<'a, T: Copy + 'a>(
             whole += 1;
         }
         for i in 0..whole {
-            // SAFETY: copy `i` lies inside `buf` (above) at a multiple of
-            // `size_of::<Words<T>>()` from a 64-aligned base, so it is aligned for
-            // `Words<T>` (alignment at most 64, checked above). Its slot's stamps before and
-            // after the copy were both `2s+2`, so by the argument in the module docs every
-            // word came from the complete write of message `s` (uninitialised bytes are
-            // exactly that `T`'s padding).
+            // Copy `i` lies inside `buf` at a multiple of `size_of::<Words<T>>()` from a
+            // 64-aligned base (alignment at most 64, checked above); its slot's stamps
+            // before and after the copy were both `2s+2` (module docs: the copy is whole).
+            // SAFETY: in bounds, aligned, and a complete write of a valid `T` (see above).
             let v = unsafe { dst.add(i * words).cast::<Words<T>>().read().value };
             deliver(v);
         }
