@@ -754,6 +754,8 @@ pub enum RecordError {
     /// `try_send` only: a gated subscriber is too far behind to leave room for the whole
     /// record; nothing was sent.
     Full,
+    /// The topic was removed from its [`Bus`](crate::Bus); nothing was sent.
+    Closed,
     /// The value could not be encoded (the codec's message); nothing was sent.
     Encode(String),
     /// Message `seq` arrived whole but could not be decoded as the subscriber's type (the
@@ -780,6 +782,9 @@ impl fmt::Display for RecordError {
             RecordError::Full => f.write_str(
                 "a gated subscriber leaves no room for the whole record; nothing was sent",
             ),
+            RecordError::Closed => {
+                f.write_str("the topic was removed from its bus; nothing was sent")
+            }
             RecordError::Encode(m) => write!(f, "could not encode the value: {m}"),
             RecordError::Decode { seq, message } => {
                 write!(f, "could not decode message {seq}: {message}")

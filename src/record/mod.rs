@@ -62,6 +62,7 @@
 //! assert_eq!(rx.try_recv_into(&mut buf), Ok(3000));
 //! ```
 
+mod shared;
 #[cfg(feature = "serde")]
 mod typed;
 #[cfg(feature = "json")]
@@ -69,13 +70,19 @@ mod typed;
 pub use typed::Json;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
-pub use typed::{typed, Codec, Postcard, TypedPair, TypedPublisher, TypedSubscriber};
+pub use typed::{
+    typed, Codec, Postcard, SharedTypedPublisher, TypedPair, TypedPublisher, TypedSubscriber,
+};
+
+pub use shared::SharedRecordPublisher;
 
 use crate::error::{CapacityError, RecordError, RecvError, TryRecvError};
 use crate::ring::gate::Wait;
 use crate::ring::CachePadded;
 use crate::sync::{Arc, AtomicU64, Ordering};
-use crate::{GateConfig, LagPolicy, Publisher, SlotLayout, Subscriber, SubscriberStats};
+use crate::{
+    GateConfig, LagPolicy, Publisher, SharedPublisher, SlotLayout, Subscriber, SubscriberStats,
+};
 use core::fmt;
 
 /// One slot's payload: seven words, so that a chunk and its stamp fill one cache line.
@@ -244,6 +251,21 @@ impl RecordPublisher {
         )
     }
 
+    /// A new subscriber that starts with the oldest record whose first chunk the ring still
+    /// holds (replay for a late joiner, as [`Publisher::subscribe_oldest`]).
+    ///
+    /// ```
+    /// let (mut tx, _rx) = seqcast::record::channel(1024);
+    /// for i in 0..40u8 {
+    ///     tx.send(&[i; 30]).unwrap(); // one chunk each; the ring holds 16
+    /// }
+    /// let mut late = tx.subscribe_oldest();
+    /// assert_eq!(late.try_recv().unwrap(), [24; 30]);
+    /// ```
+    pub fn subscribe_oldest(&self) -> RecordSubscriber {
+        RecordSubscriber::attach_oldest(&self.tx.view(), self.max_len, &self.count)
+    }
+
     /// A new gated (lossless) subscriber starting with the next record: the publisher waits
     /// for it instead of lapping it (see [`Publisher::subscribe_gated`]).
     pub fn subscribe_gated(&self) -> RecordSubscriber {
@@ -348,6 +370,69 @@ impl RecordSubscriber {
             partial_bytes: Vec::new(),
             max_len,
             count,
+        }
+    }
+
+    /// A subscriber on `view`'s ring made by `make`, which starts at a record boundary (the
+    /// head, or a gate registered at the head), with its message number found without the
+    /// publisher's help: the chunk just before the start is the last one of the record
+    /// before, and names it. Peeked with a second reader, validated like any chunk; if that
+    /// chunk was overwritten meanwhile (a whole lap between two loads), start again.
+    fn attach(
+        view: &SharedPublisher<Chunk>,
+        max_len: usize,
+        count: &Arc<Count>,
+        make: impl Fn(&SharedPublisher<Chunk>) -> Subscriber<Chunk>,
+    ) -> RecordSubscriber {
+        loop {
+            let rx = make(view);
+            let start = rx.position();
+            let next = if start == 0 {
+                Some(0)
+            } else {
+                match view.subscribe_at(start - 1).try_recv() {
+                    // First or continuation chunk, its word 0 holds `2m + 1` or `2m`.
+                    Ok(c) => Some((c[0] >> 1) + 1),
+                    // Only a close can stop the peek short of a chunk below the head, and a
+                    // closed topic has nothing to read: any number will do.
+                    Err(TryRecvError::Closed | TryRecvError::Empty) => Some(0),
+                    Err(_) => None,
+                }
+            };
+            if let Some(next) = next {
+                return RecordSubscriber::new(rx, next, max_len, count.clone());
+            }
+        }
+    }
+
+    /// A subscriber at the oldest chunk `view`'s ring holds: the peek reads that chunk; a
+    /// first chunk is where it starts, a continuation means its record's start is gone, and
+    /// the subscriber skips to the next one without reporting a lag (that record was never
+    /// in its window).
+    fn attach_oldest(
+        view: &SharedPublisher<Chunk>,
+        max_len: usize,
+        count: &Arc<Count>,
+    ) -> RecordSubscriber {
+        loop {
+            let rx = view.subscribe_oldest();
+            let start = rx.position();
+            match view.subscribe_at(start).try_recv() {
+                Ok(c) => {
+                    let (m, first) = (c[0] >> 1, c[0] & 1 == 1);
+                    let mut sub = RecordSubscriber::new(rx, m, max_len, count.clone());
+                    if !first {
+                        sub.next = m + 1;
+                        sub.lapped = true;
+                    }
+                    return sub;
+                }
+                // Nothing held (the start is the head): as a subscriber at the head.
+                Err(TryRecvError::Empty | TryRecvError::Closed) => {
+                    return RecordSubscriber::attach(view, max_len, count, |v| v.subscribe());
+                }
+                Err(_) => continue,
+            }
         }
     }
 
@@ -585,6 +670,11 @@ impl RecordSubscriber {
     /// Message number of the next record this subscriber will read.
     pub fn position(&self) -> u64 {
         self.next
+    }
+
+    /// The chunk reader (for a pattern subscriber's registrations while it waits).
+    pub(crate) fn chunks(&self) -> &Subscriber<Chunk> {
+        &self.rx
     }
 
     /// Whether the publisher waits for this subscriber (see [`Subscriber::is_gated`]).

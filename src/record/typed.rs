@@ -1,7 +1,7 @@
 //! Typed messages over records: any `Serialize + DeserializeOwned` type, encoded by a
 //! [`Codec`] into a reused buffer and sent as one record.
 
-use super::{RecordPublisher, RecordSubscriber};
+use super::{RecordPublisher, RecordSubscriber, SharedRecordPublisher};
 use crate::error::{CapacityError, RecordError, TryRecvError};
 use crate::{GateConfig, LagPolicy, SubscriberStats};
 use core::fmt;
@@ -141,6 +141,16 @@ impl<T: Serialize + DeserializeOwned, C: Codec> TypedPublisher<T, C> {
         TypedSubscriber::new(self.tx.subscribe())
     }
 
+    /// A new subscriber that starts with the oldest message still held.
+    pub fn subscribe_oldest(&self) -> TypedSubscriber<T, C> {
+        TypedSubscriber::new(self.tx.subscribe_oldest())
+    }
+
+    /// Turns this publisher into one that many threads can share.
+    pub fn into_shared(self) -> SharedTypedPublisher<T, C> {
+        SharedTypedPublisher::new(self.tx.into_shared())
+    }
+
     /// A new gated (lossless) subscriber (see [`RecordPublisher::subscribe_gated`]).
     pub fn subscribe_gated(&self) -> TypedSubscriber<T, C> {
         TypedSubscriber::new(self.tx.subscribe_gated())
@@ -160,6 +170,82 @@ impl<T: Serialize + DeserializeOwned, C: Codec> TypedPublisher<T, C> {
 impl<T, C: Codec> fmt::Debug for TypedPublisher<T, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TypedPublisher")
+            .field("type", &core::any::type_name::<T>())
+            .field("codec", &C::NAME)
+            .field("records", &self.tx)
+            .finish()
+    }
+}
+
+/// Publishes values of `T` on a record topic from many threads: a
+/// [`SharedRecordPublisher`] with an encoding buffer of its own. What
+/// [`Bus::typed`](crate::Bus::typed) hands out. Each clone has its own buffer, so clones
+/// encode in parallel and take turns only to write the record.
+pub struct SharedTypedPublisher<T, C = Postcard> {
+    tx: SharedRecordPublisher,
+    buf: Vec<u8>,
+    _types: PhantomData<fn(&T, C)>,
+}
+
+impl<T, C> Clone for SharedTypedPublisher<T, C> {
+    fn clone(&self) -> Self {
+        SharedTypedPublisher {
+            tx: self.tx.clone(),
+            buf: Vec::new(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned, C: Codec> SharedTypedPublisher<T, C> {
+    /// Wraps a shared record publisher.
+    pub fn new(tx: SharedRecordPublisher) -> Self {
+        SharedTypedPublisher {
+            tx,
+            buf: Vec::new(),
+            _types: PhantomData,
+        }
+    }
+
+    /// Encodes `value` and publishes it; returns its sequence number. Errors as
+    /// [`TypedPublisher::send`], plus [`RecordError::Closed`] once the topic was removed.
+    pub fn send(&mut self, value: &T) -> Result<u64, RecordError> {
+        self.buf.clear();
+        C::encode(value, &mut self.buf).map_err(RecordError::Encode)?;
+        self.tx.send(&self.buf)
+    }
+
+    /// Like [`send`](Self::send), but never waits for a gated subscriber.
+    pub fn try_send(&mut self, value: &T) -> Result<u64, RecordError> {
+        self.buf.clear();
+        C::encode(value, &mut self.buf).map_err(RecordError::Encode)?;
+        self.tx.try_send(&self.buf)
+    }
+
+    /// A new subscriber that starts with the next message sent.
+    pub fn subscribe(&self) -> TypedSubscriber<T, C> {
+        TypedSubscriber::new(self.tx.subscribe())
+    }
+
+    /// A new subscriber that starts with the oldest message still held.
+    pub fn subscribe_oldest(&self) -> TypedSubscriber<T, C> {
+        TypedSubscriber::new(self.tx.subscribe_oldest())
+    }
+
+    /// A new gated (lossless) subscriber, with options.
+    pub fn subscribe_gated_with(&self, config: GateConfig) -> TypedSubscriber<T, C> {
+        TypedSubscriber::new(self.tx.subscribe_gated_with(config))
+    }
+
+    /// The shared record publisher underneath.
+    pub fn records(&self) -> &SharedRecordPublisher {
+        &self.tx
+    }
+}
+
+impl<T, C: Codec> fmt::Debug for SharedTypedPublisher<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedTypedPublisher")
             .field("type", &core::any::type_name::<T>())
             .field("codec", &C::NAME)
             .field("records", &self.tx)
@@ -237,6 +323,11 @@ impl<T: Serialize + DeserializeOwned, C: Codec> TypedSubscriber<T, C> {
     /// This subscriber's counters, in messages.
     pub fn stats(&self) -> SubscriberStats {
         self.rx.stats()
+    }
+
+    /// The record subscriber underneath, read-only.
+    pub(crate) fn record_reader(&self) -> &RecordSubscriber {
+        &self.rx
     }
 
     /// The record subscriber underneath.

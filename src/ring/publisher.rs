@@ -361,6 +361,16 @@ impl<T: Copy + Send + 'static> Publisher<T> {
         self.handle.0.layout()
     }
 
+    /// A handle on the same ring for everything but sending (subscribing, closing, the
+    /// figures), for storages that keep this single producer behind a lock
+    /// (`record::SharedRecordPublisher`). It counts as a publisher handle: the topic closes
+    /// when it and this publisher are both gone.
+    pub(crate) fn view(&self) -> SharedPublisher<T> {
+        SharedPublisher {
+            handle: self.handle.clone(),
+        }
+    }
+
     /// Turns this publisher into a [`SharedPublisher`] that can be cloned across threads.
     /// Sequence numbers continue where this publisher stopped.
     pub fn into_shared(self) -> SharedPublisher<T> {
