@@ -95,6 +95,7 @@
 //!   [`SharedPublisher::positions`] shows them, slowest first. Each subscriber knows its own
 //!   [`lag`](crate::Subscriber::lag).
 
+mod kind;
 #[cfg(all(test, seqcast_loom))]
 mod loom_model;
 mod pattern;
@@ -102,15 +103,23 @@ mod pattern_sub;
 mod swap;
 mod table;
 mod topic;
+#[cfg(feature = "serde")]
+mod typed;
 
+#[cfg(feature = "serde")]
+pub use kind::TypedRecords;
+pub use kind::{Records, TopicKind, Values};
 pub use pattern::{validate_topic, Pattern};
 #[cfg(seqcast_async)]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use pattern_sub::PatternRecvFuture;
-pub use pattern_sub::PatternSubscriber;
+#[cfg(feature = "serde")]
+pub use pattern_sub::TypedPatternSubscriber;
+pub use pattern_sub::{PatternReceiver, PatternSubscriber, RecordPatternSubscriber};
 pub use topic::Topic;
 
 use crate::error::{BusError, CapacityError};
+use crate::record::{RecordSubscriber, SharedRecordPublisher};
 use crate::sync::Arc;
 use crate::{LagPolicy, SharedPublisher, SlotLayout, Subscriber};
 use core::fmt;
@@ -119,6 +128,9 @@ use table::TopicTable;
 /// Ring capacity of the topics of a [`Bus::new`] bus.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
+/// Ring size in bytes of the record topics of a [`Bus::new`] bus (records up to half of it).
+pub const DEFAULT_RECORD_CAPACITY: usize = 64 * 1024;
+
 /// State shared by every clone of a [`Bus`] and by its pattern subscribers.
 pub(crate) struct Inner {
     pub(crate) table: TopicTable,
@@ -126,6 +138,8 @@ pub(crate) struct Inner {
     capacity: usize,
     /// Slot layout of every topic's ring.
     layout: SlotLayout,
+    /// Ring size in bytes of new record topics.
+    record_capacity: usize,
     /// Lag policy given to new subscribers.
     policy: LagPolicy,
 }
@@ -171,6 +185,7 @@ impl Bus {
         BusBuilder {
             capacity: DEFAULT_CAPACITY,
             layout: SlotLayout::Auto,
+            record_capacity: DEFAULT_RECORD_CAPACITY,
             policy: LagPolicy::Skip,
         }
     }
@@ -273,6 +288,78 @@ impl Bus {
         ))
     }
 
+    /// A publisher for record topic `name` (messages of any length up to
+    /// [`max_len`](SharedRecordPublisher::max_len): see [`record`](crate::record)), creating
+    /// the topic if it does not exist, with a ring of
+    /// [`record_capacity`](BusBuilder::record_capacity) bytes. Its subscribers come from the
+    /// publisher (`subscribe`, `subscribe_gated`, `subscribe_oldest`) or from
+    /// [`subscribe_records`](Self::subscribe_records).
+    ///
+    /// Errors as [`publisher`](Self::publisher): the topic's kind is fixed by whoever created
+    /// it, so a typed topic, or a record topic of serde values ([`typed`](Self::typed)), is a
+    /// [`BusError::TypeMismatch`] here.
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// let logs = bus.records("log.api")?;
+    /// let mut rx = logs.subscribe();
+    /// logs.send(b"GET /orders/17 200 1.2ms").unwrap();
+    /// assert_eq!(rx.try_recv().unwrap(), b"GET /orders/17 200 1.2ms");
+    /// assert!(bus.publisher::<u64>("log.api").is_err()); // a record topic
+    /// # Ok::<(), seqcast::error::BusError>(())
+    /// ```
+    pub fn records(&self, name: &str) -> Result<SharedRecordPublisher, BusError> {
+        let capacity = self.inner.record_capacity;
+        self.inner.table.with_entry(
+            name,
+            || table::NewTopic::records(name, capacity, None),
+            |entry| {
+                let cell = entry.records(None, table::RAW_RECORDS)?;
+                match entry.kind.typed {
+                    None => Ok(cell.publisher.clone()),
+                    Some(_) => Err(BusError::TypeMismatch {
+                        topic: name.to_owned(),
+                        expected: entry.type_name,
+                        found: table::RAW_RECORDS,
+                    }),
+                }
+            },
+        )
+    }
+
+    /// A subscriber to record topic `name` that starts with the next record, creating the
+    /// topic (raw) if it does not exist. It reads any record topic, typed ones included (as
+    /// their encoded bytes). It has the bus's lag policy.
+    pub fn subscribe_records(&self, name: &str) -> Result<RecordSubscriber, BusError> {
+        let (capacity, policy) = (self.inner.record_capacity, self.inner.policy);
+        self.inner.table.with_entry(
+            name,
+            || table::NewTopic::records(name, capacity, None),
+            |entry| {
+                let mut rx = entry
+                    .records(None, table::RAW_RECORDS)?
+                    .publisher
+                    .subscribe();
+                rx.set_lag_policy(policy);
+                Ok(rx)
+            },
+        )
+    }
+
+    /// A subscriber to every record topic whose name matches `pattern`, typed ones included,
+    /// each message a record's bytes (see [`PatternReceiver`]).
+    pub fn subscribe_pattern_records(
+        &self,
+        pattern: &str,
+    ) -> Result<RecordPatternSubscriber, BusError> {
+        let pattern = Pattern::parse(pattern)?;
+        Ok(PatternReceiver::new(
+            self.inner.clone(),
+            pattern,
+            self.inner.policy,
+        ))
+    }
+
     /// Removes topic `name` and closes it. Returns whether it existed.
     ///
     /// Its subscribers (pattern subscribers included) read what is left, then see `Closed`.
@@ -330,6 +417,7 @@ impl fmt::Debug for Bus {
         f.debug_struct("Bus")
             .field("capacity", &self.inner.capacity)
             .field("slot_layout", &self.inner.layout)
+            .field("record_capacity", &self.inner.record_capacity)
             .field("lag_policy", &self.inner.policy)
             .field("table", &self.inner.table)
             .finish()
@@ -341,6 +429,7 @@ impl fmt::Debug for Bus {
 pub struct BusBuilder {
     capacity: usize,
     layout: SlotLayout,
+    record_capacity: usize,
     policy: LagPolicy,
 }
 
@@ -356,6 +445,14 @@ impl BusBuilder {
     /// Default: [`SlotLayout::Auto`], chosen per payload size.
     pub fn slot_layout(mut self, layout: SlotLayout) -> Self {
         self.layout = layout;
+        self
+    }
+
+    /// Ring size in bytes of each record topic ([`Bus::records`], [`Bus::typed`]), rounded
+    /// up as in [`record::channel`](crate::record::channel); a record may take up to half of
+    /// it. Default: [`DEFAULT_RECORD_CAPACITY`].
+    pub fn record_capacity(mut self, bytes: usize) -> Self {
+        self.record_capacity = bytes;
         self
     }
 
@@ -394,6 +491,7 @@ impl BusBuilder {
                 table: TopicTable::new(),
                 capacity,
                 layout: self.layout,
+                record_capacity: CapacityError::check(self.record_capacity.div_ceil(64))? * 64,
                 policy: self.policy,
             }),
         })

@@ -39,7 +39,10 @@
 
 mod wait;
 
-use super::table::{Forgotten, Listed, TopicCell};
+use super::kind::sealed::{Kind, Rx};
+use super::kind::Values;
+use super::table::{Forgotten, Listed};
+use super::TopicKind;
 use super::{Inner, Pattern, Topic};
 use crate::error::{RecvError, RecvTimeoutError, TopicError, TryRecvError};
 use crate::sync::Arc;
@@ -51,23 +54,26 @@ use wait::{Reader, Waiting};
 #[cfg(seqcast_async)]
 pub use wait::PatternRecvFuture;
 
+/// What a receive of kind `K` returns, with error `E`.
+pub(super) type Got<K, E> = Result<(Topic, <K as Kind>::Item), TopicError<E>>;
+
 /// One matching topic this subscriber reads.
-struct Source<T: Copy> {
+struct Source<K: TopicKind> {
     /// Generation that created the topic: identifies it (a re-created topic of the same
     /// name has another).
     id: u64,
     /// This subscriber's own copy of the name (its refcount is not shared with others).
     topic: Topic,
-    feed: Feed<T>,
+    feed: Feed<K>,
     /// An older (removed) topic of the same name is still being drained: not polled until
     /// it is retired, so that items and reports of one name stay in order.
     behind: bool,
 }
 
 /// Where a source's messages come from.
-enum Feed<T: Copy> {
+enum Feed<K: TopicKind> {
     /// The topic's ring (and this subscriber's registration on it while it waits).
-    Live(Reader<T>),
+    Live(Reader<K::Rx>),
     /// A topic the table forgot before this subscriber joined it: its `unreported` messages
     /// are reported lost in one `Lagged`, then the topic `Closed` (or, under
     /// [`LagPolicy::Disconnect`], dropped after the `Lagged`, as a live topic would be).
@@ -77,8 +83,8 @@ enum Feed<T: Copy> {
     },
 }
 
-impl<T: Copy + Send + 'static> Feed<T> {
-    fn try_recv(&mut self, policy: LagPolicy) -> Result<T, TryRecvError> {
+impl<K: TopicKind> Feed<K> {
+    fn try_recv(&mut self, policy: LagPolicy) -> Result<K::Item, TryRecvError> {
         match self {
             Feed::Live(rx) => rx.try_recv(),
             Feed::Forgotten { unreported, stats } => {
@@ -136,14 +142,20 @@ impl<T: Copy + Send + 'static> Feed<T> {
 /// let nothing = users.try_recv().unwrap_err();
 /// assert_eq!(nothing, TopicError { topic: None, error: TryRecvError::Empty });
 /// ```
-pub struct PatternSubscriber<T: Copy> {
+///
+/// # Kinds
+/// `PatternSubscriber<T>` is the name for typed topics (a `PatternReceiver<Values<T>>`);
+/// [`RecordPatternSubscriber`] reads record topics as bytes, and `TypedPatternSubscriber<T>`
+/// (feature `serde`) record topics of serde type `T`. They work alike: the kind only decides
+/// which topics are read and what a message is ([`TopicKind`]).
+pub struct PatternReceiver<K: TopicKind> {
     bus: Arc<Inner>,
     pattern: Pattern,
     policy: LagPolicy,
     /// Generation of the table last scanned: topics created later are new to us.
     scanned: u64,
     /// Topics being read, in the order they were joined.
-    sources: Vec<Source<T>>,
+    sources: Vec<Source<K>>,
     /// Index (mod `sources.len()`) of the source to poll first next time.
     next: usize,
     /// Counters of the sources that were dropped.
@@ -154,10 +166,27 @@ pub struct PatternSubscriber<T: Copy> {
     parks: u64,
 }
 
-impl<T: Copy + Send + 'static> PatternSubscriber<T> {
+/// A pattern subscriber over typed topics of `T` (see [`PatternReceiver`]), from
+/// [`Bus::subscribe_pattern`](super::Bus::subscribe_pattern).
+pub type PatternSubscriber<T> = PatternReceiver<Values<T>>;
+
+/// A pattern subscriber over record topics, each message a record's bytes (see
+/// [`PatternReceiver`] and [`Records`](super::Records)), from
+/// [`Bus::subscribe_pattern_records`](super::Bus::subscribe_pattern_records).
+pub type RecordPatternSubscriber = PatternReceiver<super::Records>;
+
+/// A pattern subscriber over record topics of serde type `T` with codec `C`, each message
+/// `Ok(value)` or a decode error (see [`TypedRecords`](super::TypedRecords)), from
+/// [`Bus::subscribe_pattern_typed`](super::Bus::subscribe_pattern_typed).
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub type TypedPatternSubscriber<T, C = crate::record::Postcard> =
+    PatternReceiver<super::TypedRecords<T, C>>;
+
+impl<K: TopicKind> PatternReceiver<K> {
     pub(crate) fn new(bus: Arc<Inner>, pattern: Pattern, policy: LagPolicy) -> Self {
         let table = bus.table.load(); // an owned guard: `bus` can move below
-        let mut sub = PatternSubscriber {
+        let mut sub = PatternReceiver {
             bus,
             pattern,
             policy,
@@ -170,24 +199,27 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         };
         // Topics that exist now are joined at their next message.
         for listed in table.topics.values() {
-            if let Some(cell) = sub.wanted(listed) {
-                let feed = Feed::Live(Reader::new(cell.subscribe_now(policy)));
-                sub.join(&listed.name, listed.created, feed);
+            if let Some(rx) = sub.wanted(listed, |e| K::subscribe_now(e, policy)) {
+                sub.join(&listed.name, listed.created, Feed::Live(Reader::new(rx)));
             }
         }
         sub
     }
 
-    /// The topic, if it matches and has payload type `T`.
-    fn wanted<'e>(&self, listed: &'e Listed) -> Option<&'e TopicCell<T>> {
-        if !self.pattern.matches_valid(&listed.name) {
+    /// A reader of the topic made by `join`, if it matches and is of this subscriber's kind.
+    fn wanted(
+        &self,
+        listed: &Listed,
+        join: impl FnOnce(&super::table::Entry) -> Option<K::Rx>,
+    ) -> Option<K::Rx> {
+        if !self.pattern.matches_valid(&listed.name) || !K::accepts(&listed.kind) {
             return None;
         }
         debug_assert!(self.sources.iter().all(|s| s.id != listed.created));
-        listed.cell::<T>().ok()
+        join(listed)
     }
 
-    fn join(&mut self, name: &str, created: u64, mut feed: Feed<T>) {
+    fn join(&mut self, name: &str, created: u64, mut feed: Feed<K>) {
         if let Feed::Live(rx) = &mut feed {
             rx.set_lag_policy(self.policy);
         }
@@ -219,15 +251,14 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         // Removed ones included: they were published to while we were subscribed. Those the
         // table forgot can only be reported lost.
         for gone in table.forgotten.iter().filter(|g| g.created > since) {
-            if self.pattern.matches_valid(&gone.name) && gone.is::<T>() {
+            if self.pattern.matches_valid(&gone.name) && K::accepts(&gone.kind) {
                 self.join_forgotten(gone);
             }
         }
         let created = table.removed.iter().chain(table.topics.values());
         for listed in created.filter(|l| l.created > since) {
-            if let Some(cell) = self.wanted(listed) {
-                let feed = Feed::Live(Reader::new(cell.subscribe_from_start()));
-                self.join(&listed.name, listed.created, feed);
+            if let Some(rx) = self.wanted(listed, K::subscribe_from_start) {
+                self.join(&listed.name, listed.created, Feed::Live(Reader::new(rx)));
             }
         }
     }
@@ -273,7 +304,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     ///
     /// Costs one atomic load (the table generation) plus one `try_recv` per joined topic
     /// polled; writes nothing shared.
-    pub fn try_recv(&mut self) -> Result<(Topic, T), TopicError<TryRecvError>> {
+    pub fn try_recv(&mut self) -> Result<(Topic, K::Item), TopicError<TryRecvError>> {
         self.refresh();
         let policy = self.policy;
         'scan: loop {
@@ -338,7 +369,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// assert_eq!((topic.as_str(), id), ("order.eu.paid", 99));
     /// t.join().unwrap();
     /// ```
-    pub fn recv(&mut self) -> Result<(Topic, T), TopicError<RecvError>> {
+    pub fn recv(&mut self) -> Result<(Topic, K::Item), TopicError<RecvError>> {
         let got = self.wait_recv(None);
         got.expect("a wait without a deadline ends with an answer")
             .map_err(|e| e.map(RecvError::from_try))
@@ -349,7 +380,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     pub fn recv_timeout(
         &mut self,
         timeout: Duration,
-    ) -> Result<(Topic, T), TopicError<RecvTimeoutError>> {
+    ) -> Result<(Topic, K::Item), TopicError<RecvTimeoutError>> {
         // A deadline too far to represent is no deadline.
         let deadline = Instant::now().checked_add(timeout);
         match self.wait_recv(deadline) {
@@ -359,7 +390,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 
     /// `try_recv` for `poll`: `None` while every topic is empty.
-    fn try_recv_nonempty(&mut self) -> Option<Result<(Topic, T), TopicError<TryRecvError>>> {
+    fn try_recv_nonempty(&mut self) -> Option<Got<K, TryRecvError>> {
         match self.try_recv() {
             Err(e) if e.error == TryRecvError::Empty => None,
             other => Some(other),
@@ -392,7 +423,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
         table
             .topics
             .values()
-            .filter(|e| self.pattern.matches_valid(&e.name) && e.cell::<T>().is_err())
+            .filter(|e| self.pattern.matches_valid(&e.name) && !K::accepts(&e.kind))
             .map(|e| (e.name.clone(), e.type_name))
             .collect()
     }
@@ -429,9 +460,9 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 }
 
-impl<T: Copy> fmt::Debug for PatternSubscriber<T> {
+impl<K: TopicKind> fmt::Debug for PatternReceiver<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PatternSubscriber")
+        f.debug_struct("PatternReceiver")
             .field("pattern", &self.pattern.as_str())
             .field("policy", &self.policy)
             .field(

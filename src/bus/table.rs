@@ -45,6 +45,7 @@
 use super::swap::{Loaded, Swap};
 use super::Topic;
 use crate::error::BusError;
+use crate::record::SharedRecordPublisher;
 use crate::sync::{Arc, AtomicU64, Event, Listening, Ordering};
 use crate::{LagPolicy, SharedPublisher, Subscriber};
 use core::any::{Any, TypeId};
@@ -77,17 +78,19 @@ pub(crate) struct Forgotten {
     pub(crate) name: Topic,
     /// As `Listed::created`.
     pub(crate) created: u64,
-    /// `TypeId` of its `TopicCell<T>`.
-    payload: TypeId,
+    /// What it carried.
+    pub(crate) kind: KindKey,
     /// Messages published on it, all of them (it is closed).
     pub(crate) published: u64,
 }
 
-impl Forgotten {
-    /// Whether the topic's payload type is `T`.
-    pub(crate) fn is<T: Copy + Send + 'static>(&self) -> bool {
-        self.payload == TypeId::of::<TopicCell<T>>()
-    }
+/// What a topic carries, comparable without its cell: the cell's type (`TopicCell<T>` for a
+/// typed ring, `RecordCell` for records) and, for a record topic of serde values, the
+/// `(T, C)` of its values and codec.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KindKey {
+    pub(crate) cell: TypeId,
+    pub(crate) typed: Option<TypeId>,
 }
 
 /// A topic as a table lists it.
@@ -106,7 +109,7 @@ impl Listed {
         Forgotten {
             name: self.name.clone(),
             created: self.created,
-            payload: self.topic.as_any().type_id(),
+            kind: self.kind,
             published: self.published(),
         }
     }
@@ -174,12 +177,101 @@ impl<T: Copy + Send + 'static> ErasedTopic for TopicCell<T> {
     }
 }
 
+/// A record topic, as the table holds it: raw bytes, or serde values of one type and codec.
+pub(crate) struct RecordCell {
+    /// The bus's own publisher (as `TopicCell::publisher`).
+    pub(crate) publisher: SharedRecordPublisher,
+}
+
+impl ErasedTopic for RecordCell {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn close(&self) {
+        self.publisher.close();
+    }
+
+    fn capacity(&self) -> usize {
+        self.publisher.capacity()
+    }
+
+    fn published(&self) -> u64 {
+        self.publisher.published()
+    }
+
+    fn subscribers(&self) -> usize {
+        self.publisher.subscriber_count()
+    }
+}
+
+/// A new topic's parts, as a lookup that misses builds them.
+pub(crate) struct NewTopic {
+    type_name: &'static str,
+    kind: KindKey,
+    topic: Box<dyn ErasedTopic>,
+}
+
+impl NewTopic {
+    /// A typed ring of `capacity` slots in `layout`.
+    pub(crate) fn ring<T: Copy + Send + 'static>(
+        name: &str,
+        capacity: usize,
+        layout: crate::SlotLayout,
+    ) -> Result<NewTopic, BusError> {
+        let (publisher, _first) =
+            crate::try_channel_with::<T>(capacity, layout).map_err(|error| BusError::Capacity {
+                topic: name.to_owned(),
+                error,
+            })?;
+        Ok(NewTopic {
+            type_name: core::any::type_name::<T>(),
+            kind: KindKey {
+                cell: TypeId::of::<TopicCell<T>>(),
+                typed: None,
+            },
+            topic: Box::new(TopicCell {
+                publisher: publisher.into_shared(),
+            }),
+        })
+    }
+
+    /// A record topic of `capacity` bytes; `typed` names its values' type and codec.
+    pub(crate) fn records(
+        name: &str,
+        capacity: usize,
+        typed: Option<(TypeId, &'static str)>,
+    ) -> Result<NewTopic, BusError> {
+        let (publisher, _first) =
+            crate::record::try_channel(capacity).map_err(|error| BusError::Capacity {
+                topic: name.to_owned(),
+                error,
+            })?;
+        Ok(NewTopic {
+            type_name: typed.map_or(RAW_RECORDS, |(_, name)| name),
+            kind: KindKey {
+                cell: TypeId::of::<RecordCell>(),
+                typed: typed.map(|(id, _)| id),
+            },
+            topic: Box::new(RecordCell {
+                publisher: publisher.into_shared(),
+            }),
+        })
+    }
+}
+
+/// The type name a raw record topic lists and reports in a mismatch.
+pub(crate) const RAW_RECORDS: &str = "records (bytes)";
+
 /// One topic in the table. Immutable; shared by every map version that contains it.
 pub(crate) struct Entry {
     /// The topic's name (also its key in the map).
     pub(crate) name: Topic,
-    /// `core::any::type_name` of its payload type, for errors and listings.
+    /// `core::any::type_name` of its payload type (of `(T, C)` for a typed record topic,
+    /// `RAW_RECORDS` for a raw one), for errors and listings.
     pub(crate) type_name: &'static str,
+    /// What it carries.
+    pub(crate) kind: KindKey,
     /// The `TopicCell<T>`, type-erased.
     topic: Box<dyn ErasedTopic>,
 }
@@ -194,6 +286,24 @@ impl Entry {
                 topic: self.name.as_str().to_owned(),
                 expected: self.type_name,
                 found: core::any::type_name::<T>(),
+            })
+    }
+
+    /// The topic as a record topic, if it is one and (with `typed`) carries those values.
+    /// `found` names what the caller wanted, for the error.
+    pub(crate) fn records(
+        &self,
+        typed: Option<TypeId>,
+        found: &'static str,
+    ) -> Result<&RecordCell, BusError> {
+        self.topic
+            .as_any()
+            .downcast_ref::<RecordCell>()
+            .filter(|_| typed.is_none() || typed == self.kind.typed)
+            .ok_or_else(|| BusError::TypeMismatch {
+                topic: self.name.as_str().to_owned(),
+                expected: self.type_name,
+                found,
             })
     }
 
@@ -274,8 +384,7 @@ impl TopicTable {
     }
 
     /// Runs `f` on topic `name` as a `TopicCell<T>`, creating the topic (with a ring of
-    /// `capacity` slots in `layout`) if it does not exist. Existing topics cost one `load` and a map lookup;
-    /// the name is only validated when the topic is missing (tables hold valid names only).
+    /// `capacity` slots in `layout`) if it does not exist.
     pub(crate) fn with_topic<T, R>(
         &self,
         name: &str,
@@ -285,36 +394,41 @@ impl TopicTable {
     where
         T: Copy + Send + 'static,
     {
+        self.with_entry(
+            name,
+            || NewTopic::ring::<T>(name, capacity, layout),
+            |entry| entry.cell::<T>().map(f),
+        )
+    }
+
+    /// Runs `f` on topic `name`, creating it with `make` if it does not exist. Existing
+    /// topics cost one `load` and a map lookup; the name is only validated when the topic is
+    /// missing (tables hold valid names only).
+    pub(crate) fn with_entry<R>(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Result<NewTopic, BusError>,
+        f: impl FnOnce(&Entry) -> Result<R, BusError>,
+    ) -> Result<R, BusError> {
         {
             let table = self.load();
             if let Some(listed) = table.topics.get(name) {
-                return listed.cell::<T>().map(f);
+                return f(listed);
             }
         }
         super::validate_topic(name)?;
-        let entry = self.create::<T>(name, capacity, layout)?;
-        entry.cell::<T>().map(f)
+        let entry = self.create(name, make()?);
+        f(&entry)
     }
 
     /// Inserts a new topic `name` unless one appeared meanwhile; returns whichever is in the
     /// table (possibly of another payload type, if another thread won the race).
-    fn create<T: Copy + Send + 'static>(
-        &self,
-        name: &str,
-        capacity: usize,
-        layout: crate::SlotLayout,
-    ) -> Result<Arc<Entry>, BusError> {
-        let (publisher, _first) =
-            crate::try_channel_with::<T>(capacity, layout).map_err(|error| BusError::Capacity {
-                topic: name.to_owned(),
-                error,
-            })?;
+    fn create(&self, name: &str, new: NewTopic) -> Arc<Entry> {
         let fresh = Arc::new(Entry {
             name: Topic::new(name),
-            type_name: core::any::type_name::<T>(),
-            topic: Box::new(TopicCell {
-                publisher: publisher.into_shared(),
-            }),
+            type_name: new.type_name,
+            kind: new.kind,
+            topic: new.topic,
         });
         let mut winner = fresh.clone();
         let mut generation = None;
@@ -340,7 +454,7 @@ impl TopicTable {
         if let Some(generation) = generation {
             self.installed(generation);
         }
-        Ok(winner)
+        winner
     }
 
     /// Removes topic `name` from the table and closes it. Returns whether it was there.

@@ -85,12 +85,12 @@
 //! wake-up then shows as a thread that never stops looping (loom's branch limit) rather than
 //! as a deadlock. The bell itself (a flag under a lock) is not modelled.
 
-use super::{Feed, PatternSubscriber, Source};
-use crate::bus::Topic;
+use super::{Feed, Got, PatternReceiver, Source};
+use crate::bus::kind::sealed::Rx;
+use crate::bus::TopicKind;
 use crate::cursor::poll;
-use crate::error::{TopicError, TryRecvError};
+use crate::error::TryRecvError;
 use crate::sync::{asymmetric_available, heavy_barrier, Backoff, Listening};
-use crate::Subscriber;
 use std::time::{Duration, Instant};
 
 /// Polls with a spin hint before a blocking receive arms, then polls with `yield_now`.
@@ -101,32 +101,25 @@ const YIELDS: u32 = if cfg!(seqcast_loom) { 0 } else { 16 };
 
 /// What one source reads from: its topic's ring, and this subscriber's registration on the
 /// ring's event while armed.
-pub(super) struct Reader<T: Copy> {
-    rx: Subscriber<T>,
+pub(super) struct Reader<R: Rx> {
+    rx: R,
     /// `Some` while armed: the listen, counted in the ring's `waiters`.
     wait: Option<Listening>,
-    /// `Subscriber::unregister_waiter` for this `T`: taken where `T: Send + 'static` is
-    /// known, since `Drop` (which must undo the count) cannot require it.
-    unregister: fn(&Subscriber<T>),
 }
 
-impl<T: Copy + Send + 'static> Reader<T> {
-    pub(super) fn new(rx: Subscriber<T>) -> Self {
-        Reader {
-            rx,
-            wait: None,
-            unregister: Subscriber::unregister_waiter,
-        }
+impl<R: Rx> Reader<R> {
+    pub(super) fn new(rx: R) -> Self {
+        Reader { rx, wait: None }
     }
 
     fn arm(&mut self, waiting: &Waiting) {
         debug_assert!(self.wait.is_none(), "armed twice");
         #[cfg(not(seqcast_loom))]
-        let listening = self.rx.register_waiter(&waiting.waker);
+        let listening = self.rx.ring_reader().register_waiter(&waiting.waker);
         #[cfg(seqcast_loom)]
         let listening = {
             let _ = waiting;
-            self.rx.register_waiter()
+            self.rx.ring_reader().register_waiter()
         };
         self.wait = Some(listening);
     }
@@ -136,20 +129,18 @@ impl<T: Copy + Send + 'static> Reader<T> {
     fn notified(&self) -> bool {
         self.wait
             .as_ref()
-            .is_some_and(|l| self.rx.notified_since(l))
+            .is_some_and(|l| self.rx.ring_reader().notified_since(l))
     }
-}
 
-impl<T: Copy> Reader<T> {
     fn disarm(&mut self) {
         // The listen deregisters as it drops (it is gone already if a notify took it).
         if self.wait.take().is_some() {
-            (self.unregister)(&self.rx);
+            self.rx.ring_reader().unregister_waiter();
         }
     }
 }
 
-impl<T: Copy> Drop for Reader<T> {
+impl<R: Rx> Drop for Reader<R> {
     fn drop(&mut self) {
         // A source dropped while armed (retired by a re-check, or the whole subscriber
         // dropped while a `Stream` poll was pending) must not stay counted in `waiters`.
@@ -157,15 +148,15 @@ impl<T: Copy> Drop for Reader<T> {
     }
 }
 
-impl<T: Copy> core::ops::Deref for Reader<T> {
-    type Target = Subscriber<T>;
-    fn deref(&self) -> &Subscriber<T> {
+impl<R: Rx> core::ops::Deref for Reader<R> {
+    type Target = R;
+    fn deref(&self) -> &R {
         &self.rx
     }
 }
 
-impl<T: Copy> core::ops::DerefMut for Reader<T> {
-    fn deref_mut(&mut self) -> &mut Subscriber<T> {
+impl<R: Rx> core::ops::DerefMut for Reader<R> {
+    fn deref_mut(&mut self) -> &mut R {
         &mut self.rx
     }
 }
@@ -212,14 +203,14 @@ impl Waiting {
 
 /// The rings a `try_recv` polls (those that can answer `Empty`): live sources not waiting
 /// behind an older instance of their name.
-fn polled<T: Copy>(sources: &mut [Source<T>]) -> impl Iterator<Item = &mut Reader<T>> {
+fn polled<K: TopicKind>(sources: &mut [Source<K>]) -> impl Iterator<Item = &mut Reader<K::Rx>> {
     sources.iter_mut().filter_map(|s| match &mut s.feed {
         Feed::Live(reader) if !s.behind => Some(reader),
         _ => None,
     })
 }
 
-impl<T: Copy + Send + 'static> PatternSubscriber<T> {
+impl<K: TopicKind> PatternReceiver<K> {
     /// Steps 1 and 2 of the protocol (module docs): registers on whatever is not registered
     /// yet (the table's event, then each polled ring), then one heavy barrier.
     fn arm(&mut self) {
@@ -295,7 +286,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     /// Try, then arm and re-check (steps 1 to 4), until an item is found (`Some`, disarmed)
     /// or the subscriber is armed on everything that could bring one and nothing rang
     /// (`None`: sleep on the bell).
-    fn step(&mut self) -> Option<Result<(Topic, T), TopicError<TryRecvError>>> {
+    fn step(&mut self) -> Option<Got<K, TryRecvError>> {
         loop {
             if let Some(got) = self.try_recv_nonempty() {
                 self.disarm();
@@ -319,10 +310,7 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
     }
 
     /// The blocking wait behind `recv` and `recv_timeout`; `None`: the deadline passed.
-    pub(super) fn wait_recv(
-        &mut self,
-        deadline: Option<Instant>,
-    ) -> Option<Result<(Topic, T), TopicError<TryRecvError>>> {
+    pub(super) fn wait_recv(&mut self, deadline: Option<Instant>) -> Option<Got<K, TryRecvError>> {
         // Poll for a while first: a busy subscriber never pays for arming.
         let mut polls = SPINS + YIELDS;
         let backoff = Backoff::new(SPINS, YIELDS, Duration::ZERO);
@@ -369,7 +357,8 @@ impl<T: Copy + Send + 'static> PatternSubscriber<T> {
 #[cfg(seqcast_async)]
 mod asynchronous {
     use super::*;
-    use crate::error::RecvError;
+    use crate::bus::Topic;
+    use crate::error::{RecvError, TopicError};
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
@@ -379,7 +368,7 @@ mod asynchronous {
     const BUDGET: u32 = 128;
 
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
-    impl<T: Copy + Send + 'static> PatternSubscriber<T> {
+    impl<K: TopicKind> PatternReceiver<K> {
         /// Waits asynchronously for the next message from any matching topic. Works under
         /// any executor. Answers as [`recv`](Self::recv) does: lag and removal are items
         /// (`Lagged(n)` and `Closed` on their topic), never hidden, and it never ends for
@@ -445,7 +434,7 @@ mod asynchronous {
         /// assert_eq!(seen, ["user.signup 1", "user.signup 2", "user.signup removed"]);
         /// # });
         /// ```
-        pub fn recv_async(&mut self) -> PatternRecvFuture<'_, T> {
+        pub fn recv_async(&mut self) -> PatternRecvFuture<'_, K> {
             PatternRecvFuture { sub: self }
         }
 
@@ -455,10 +444,7 @@ mod asynchronous {
         /// and its task would keep its executor thread from every other task. After `BUDGET`
         /// items in a row without waiting it yields once (wakes itself and returns
         /// `Pending`; nothing is taken, nothing registered).
-        fn poll_recv(
-            &mut self,
-            cx: &mut Context<'_>,
-        ) -> Poll<Result<(Topic, T), TopicError<RecvError>>> {
+        fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Got<K, RecvError>> {
             if self.wait.streak >= BUDGET {
                 self.wait.streak = 0;
                 cx.waker().wake_by_ref();
@@ -492,20 +478,20 @@ mod asynchronous {
     /// completes deregisters the subscriber from every topic and from the table.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct PatternRecvFuture<'a, T: Copy + Send + 'static> {
-        sub: &'a mut PatternSubscriber<T>,
+    pub struct PatternRecvFuture<'a, K: TopicKind> {
+        sub: &'a mut PatternReceiver<K>,
     }
 
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
-    impl<T: Copy + Send + 'static> Future for PatternRecvFuture<'_, T> {
-        type Output = Result<(Topic, T), TopicError<RecvError>>;
+    impl<K: TopicKind> Future for PatternRecvFuture<'_, K> {
+        type Output = Result<(Topic, K::Item), TopicError<RecvError>>;
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
             self.sub.poll_recv(cx)
         }
     }
 
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
-    impl<T: Copy + Send + 'static> Drop for PatternRecvFuture<'_, T> {
+    impl<K: TopicKind> Drop for PatternRecvFuture<'_, K> {
         fn drop(&mut self) {
             // Cancelled while armed: stop costing the publishers a notify per message, and
             // let go of the task's waker.
@@ -551,8 +537,8 @@ mod asynchronous {
     /// ]);
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
-    impl<T: Copy + Send + 'static> futures_core::Stream for PatternSubscriber<T> {
-        type Item = Result<(Topic, T), TopicError<RecvError>>;
+    impl<K: TopicKind> futures_core::Stream for PatternReceiver<K> {
+        type Item = Result<(Topic, K::Item), TopicError<RecvError>>;
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             self.poll_recv(cx).map(Some)
         }
