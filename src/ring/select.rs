@@ -121,7 +121,7 @@ struct Entry<'a> {
 /// always ready cannot hide the others.
 ///
 /// # Progress and cost
-/// A wait first polls every subscriber for a while (64 spin hints, then 16 `yield_now`s),
+/// `try_ready` is wait-free: one non-taking `try_recv` per subscriber. A wait first polls every subscriber for a while (64 spin hints, then 16 `yield_now`s),
 /// then parks the thread: no polling while parked. Parked, it is one waiter on each ring,
 /// so each of their publishers pays what a parked [`Subscriber`] costs it (a notify per
 /// message); before it parks and after it returns it costs them nothing (the one load of a
@@ -212,7 +212,7 @@ impl<'a> Select<'a> {
     }
 
     /// Like [`ready`](Self::ready), giving up after `timeout`. With no subscriber, it just
-    /// waits out the timeout.
+    /// waits out the timeout (or, if `timeout` is too long to represent, returns at once).
     ///
     /// ```
     /// use std::time::Duration;
