@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
-# wake-up, room, multi-word, batch and pattern wake-up models against deliberately broken
+# wake-up, room, multi-word, batch, pattern wake-up, record and select models against deliberately broken
 # builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
@@ -94,6 +94,8 @@ teeth seqcast_loom_broken_pattern pattern_wake "maximum number of branches" \
     "a pattern subscriber's lost wake-up (no re-check after registering)"
 teeth seqcast_loom_broken_record record "record violation" \
     "a lost record (record reader skips its message-number check)"
+teeth seqcast_loom_broken_select select "maximum number of branches" \
+    "a Select's lost wake-up (no re-check after registering)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then

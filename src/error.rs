@@ -848,3 +848,16 @@ impl<T> fmt::Display for ConfirmError<T> {
 }
 
 impl<T: fmt::Debug> std::error::Error for ConfirmError<T> {}
+
+/// Why a [`Select::ready_timeout`](crate::Select::ready_timeout) returned no index: no
+/// subscriber had anything to answer before the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReadyTimeoutError;
+
+impl fmt::Display for ReadyTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for a selected subscriber")
+    }
+}
+
+impl std::error::Error for ReadyTimeoutError {}

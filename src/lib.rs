@@ -41,7 +41,7 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | `ring` | one in-process topic: the ring (`mod.rs`: who writes which field, invariants), its slots (`slot`: the seqlock and the memory-model argument), publishers, subscribers, gated subscribers (`gate`), waiting (`wait`, `send_async`) |
+//! | `ring` | one in-process topic: the ring (`mod.rs`: who writes which field, invariants), its slots (`slot`: the seqlock and the memory-model argument), publishers, subscribers, gated subscribers (`gate`), waiting (`wait`, `send_async`, `select`) |
 //! | `cursor` | the receive engine: the one state machine (ready, not yet, lapped, closed, detached) every subscriber runs over its storage (a `Source`) |
 //! | [`bus`] | topics by name: the copy-on-write table, patterns, pattern subscribers |
 //! | [`shm`] | a topic in a shared file: its layout, the publisher, a read-only subscriber that trusts nothing in the file |
@@ -68,6 +68,7 @@ mod sync;
 mod timer;
 
 pub use bus::{Bus, BusBuilder, PatternSubscriber, Topic, TopicInfo};
+pub use ring::Select;
 pub use ring::{
     channel, try_channel, try_channel_with, Iter, LagPolicy, Publisher, SharedPublisher,
     SlotLayout, Subscriber, SubscriberStats, TryIter, WaitStrategy,

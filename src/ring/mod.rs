@@ -74,6 +74,7 @@
 mod confirm;
 pub(crate) mod gate;
 pub(crate) mod publisher;
+mod select;
 #[cfg(seqcast_async)]
 mod send_async;
 pub(crate) mod slot;
@@ -91,6 +92,7 @@ pub use slot::SlotLayout;
 
 pub use gate::{GateConfig, OnEvict, SubscriberPosition};
 pub use publisher::{Publisher, SharedPublisher};
+pub use select::Select;
 #[cfg(seqcast_async)]
 pub use send_async::{SendFuture, SendTimeoutFuture, SharedSendFuture};
 pub use subscriber::{Iter, LagPolicy, Subscriber, SubscriberStats, TryIter};

@@ -235,6 +235,27 @@ impl<T: Copy + Send + 'static> Subscriber<T> {
         }
     }
 
+    /// Whether a `try_recv` now would answer anything but `Empty` (a message, a lag report,
+    /// `Closed`, `Detached`), without taking it: `Select` holds subscribers by shared
+    /// reference and leaves the taking to the caller. Runs the engine on a copy of the
+    /// cursor, so it reads what `try_recv` would read and writes nothing.
+    pub(crate) fn has_answer(&self) -> bool {
+        if self.cur.detached {
+            return true;
+        }
+        // Evicted, not noticed yet: under `OnEvict::Detach` the next receive reports the
+        // messages it leaves behind (`on_evicted`); under `Lossy` it reads on as below.
+        if let Some(g) = self.gate.as_deref() {
+            if g.is_gating() && g.is_evicted() && g.on_evict == OnEvict::Detach {
+                return true;
+            }
+        }
+        !matches!(
+            self.cur.clone().try_recv(&*self.ring),
+            Err(TryRecvError::Empty)
+        )
+    }
+
     /// Whether a publisher evicted this gated subscriber for stalling it.
     pub fn is_evicted(&self) -> bool {
         self.evicted
