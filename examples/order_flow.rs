@@ -1,60 +1,45 @@
 //! An e-commerce order flow: `order.created`, `payment.completed` and `order.shipped` topics,
 //! each with its own event type, and four services that subscribe to the topics they need.
+//! The events are what a Go service would send: `String` ids and a `Vec` of items, on typed
+//! record topics of the bus (serde, postcard), with no fixed-size text types.
 //!
 //! Run with `cargo run --example order_flow`.
 
-use seqcast::error::TryRecvError;
-use seqcast::{Bus, Subscriber};
-use std::fmt;
+use seqcast::error::{RecordError, TryRecvError};
+use seqcast::record::TypedSubscriber;
+use seqcast::Bus;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::thread;
 use std::time::Duration;
 
-/// Payloads are copied into the ring, so they are `Copy`: fixed-size text, no heap pointers.
-#[derive(Clone, Copy)]
-struct Text<const N: usize>([u8; N], u8);
-
-impl<const N: usize> Text<N> {
-    fn new(s: &str) -> Self {
-        let mut bytes = [0; N];
-        let n = s.len().min(N).min(255);
-        bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
-        Text(bytes, n as u8)
-    }
-}
-
-impl<const N: usize> fmt::Display for Text<N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(std::str::from_utf8(&self.0[..self.1 as usize]).unwrap_or("?"))
-    }
-}
-
-#[derive(Clone, Copy)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 struct Item {
-    product: Text<8>,
+    product: String,
     quantity: u16,
     cents: u32,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 struct OrderCreated {
-    order: u32,
-    customer: u32,
-    items: [Option<Item>; 4],
+    order_id: String,
+    customer: String,
+    items: Vec<Item>,
     total_cents: u64,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 struct PaymentCompleted {
-    order: u32,
+    order_id: String,
     amount_cents: u64,
-    method: Text<12>,
+    method: String,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 struct OrderShipped {
-    order: u32,
-    carrier: Text<8>,
-    tracking: Text<20>,
+    order_id: String,
+    carrier: String,
+    tracking: String,
 }
 
 fn dollars(cents: u64) -> String {
@@ -63,13 +48,17 @@ fn dollars(cents: u64) -> String {
 
 /// Takes what `rx` has now, like one arm of a Go `select`. Returns false once the topic is
 /// closed and drained.
-fn poll<T: Copy + Send + 'static>(rx: &mut Subscriber<T>, mut handle: impl FnMut(T)) -> bool {
+fn poll<T>(rx: &mut TypedSubscriber<T>, mut handle: impl FnMut(T)) -> bool
+where
+    T: Serialize + DeserializeOwned,
+{
     loop {
         match rx.try_recv() {
             Ok(event) => handle(event),
-            Err(TryRecvError::Empty) => return true,
-            Err(TryRecvError::Lagged(n)) => println!("  (missed {n} events)"),
-            Err(_) => return false, // closed (or detached): the stream ended
+            Err(RecordError::Recv(TryRecvError::Empty)) => return true,
+            Err(RecordError::Recv(TryRecvError::Lagged(n))) => println!("  (missed {n} events)"),
+            Err(RecordError::Recv(_)) => return false, // closed: the stream ended
+            Err(e) => println!("  (undecodable event: {e})"),
         }
     }
 }
@@ -87,47 +76,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bus = Bus::new();
     let mut services = Vec::new();
 
+    let mut orders = bus.typed::<OrderCreated>("order.created")?;
+    let mut payments = bus.typed::<PaymentCompleted>("payment.completed")?;
+    let mut shipments = bus.typed::<OrderShipped>("order.shipped")?;
+
     // Email: all three topics.
-    let mut created = bus.subscribe::<OrderCreated>("order.created")?;
-    let mut paid = bus.subscribe::<PaymentCompleted>("payment.completed")?;
-    let mut shipped = bus.subscribe::<OrderShipped>("order.shipped")?;
+    let mut created = orders.subscribe();
+    let mut paid = payments.subscribe();
+    let mut shipped = shipments.subscribe();
     services.push(service(move || {
         let a = poll(&mut created, |e| {
-            println!("  [email] order confirmation for #{}", e.order)
+            println!("  [email] order confirmation for {}", e.order_id)
         });
         let b = poll(&mut paid, |e| {
-            println!("  [email] payment receipt for order #{}", e.order)
+            println!("  [email] payment receipt for order {}", e.order_id)
         });
         let c = poll(&mut shipped, |e| {
             println!(
-                "  [email] shipping notice for #{} (tracking {})",
-                e.order, e.tracking
+                "  [email] shipping notice for {} (tracking {})",
+                e.order_id, e.tracking
             )
         });
         a || b || c
     }));
 
     // Inventory: new orders only.
-    let mut created = bus.subscribe::<OrderCreated>("order.created")?;
+    let mut created = orders.subscribe();
     services.push(service(move || {
         poll(&mut created, |e| {
-            for item in e.items.iter().flatten() {
+            for item in &e.items {
                 println!(
-                    "  [inventory] reserving {} x {} for #{}",
-                    item.quantity, item.product, e.order
+                    "  [inventory] reserving {} x {} for {}",
+                    item.quantity, item.product, e.order_id
                 );
             }
         })
     }));
 
     // Analytics: orders and payments.
-    let mut created = bus.subscribe::<OrderCreated>("order.created")?;
-    let mut paid = bus.subscribe::<PaymentCompleted>("payment.completed")?;
+    let mut created = orders.subscribe();
+    let mut paid = payments.subscribe();
     services.push(service(move || {
         let a = poll(&mut created, |e| {
             println!(
-                "  [analytics] order #{} by customer {} ({})",
-                e.order,
+                "  [analytics] order {} by {} ({})",
+                e.order_id,
                 e.customer,
                 dollars(e.total_cents)
             )
@@ -143,33 +136,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }));
 
     // Push notifications: shipments only.
-    let mut shipped = bus.subscribe::<OrderShipped>("order.shipped")?;
+    let mut shipped = shipments.subscribe();
     services.push(service(move || {
         poll(&mut shipped, |e| {
             println!(
-                "  [push] your order #{} has shipped with {}",
-                e.order, e.carrier
+                "  [push] your order {} has shipped with {}",
+                e.order_id, e.carrier
             )
         })
     }));
 
     // A topic's type is fixed: publishing a payment on the order topic is refused.
-    if let Err(e) = bus.publisher::<PaymentCompleted>("order.created") {
+    if let Err(e) = bus.typed::<PaymentCompleted>("order.created") {
         println!("refused: {e}");
     }
 
-    let order = 123_456;
-    let item = |product, quantity, cents| {
-        Some(Item {
-            product: Text::new(product),
-            quantity,
-            cents,
-        })
+    let order_id = "ord-2026-12-000123456".to_string();
+    let item = |product: &str, quantity, cents| Item {
+        product: product.to_string(),
+        quantity,
+        cents,
     };
-    let items = [item("PROD-A", 2, 2999), item("PROD-B", 1, 4999), None, None];
+    let items = vec![
+        item("PROD-A mechanical keyboard", 2, 2999),
+        item("PROD-B usb-c cable, 2 m", 1, 499),
+        item("PROD-C desk mat (large, grey)", 1, 1999),
+    ];
     let total_cents = items
         .iter()
-        .flatten()
         .map(|i| u64::from(i.quantity) * u64::from(i.cents))
         .sum();
 
@@ -183,35 +177,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         thread::sleep(Duration::from_millis(100)); // let the services print
     };
 
-    let orders = bus.publisher::<OrderCreated>("order.created")?;
-    orders.send(OrderCreated {
-        order,
-        customer: 42,
+    orders.send(&OrderCreated {
+        order_id: order_id.clone(),
+        customer: "customer-42@example.com".to_string(),
         items,
         total_cents,
     })?;
     step("Step 1, customer places order", "order.created");
 
-    let payments = bus.publisher::<PaymentCompleted>("payment.completed")?;
-    payments.send(PaymentCompleted {
-        order,
+    payments.send(&PaymentCompleted {
+        order_id: order_id.clone(),
         amount_cents: total_cents,
-        method: Text::new("credit_card"),
+        method: "credit_card".to_string(),
     })?;
     step("Step 2, customer pays", "payment.completed");
 
-    let shipments = bus.publisher::<OrderShipped>("order.shipped")?;
-    shipments.send(OrderShipped {
-        order,
-        carrier: Text::new("UPS"),
-        tracking: Text::new("1Z999AA10123456784"),
+    shipments.send(&OrderShipped {
+        order_id,
+        carrier: "UPS".to_string(),
+        tracking: "1Z999AA10123456784".to_string(),
     })?;
     step("Step 3, warehouse ships", "order.shipped");
 
     println!();
     for topic in bus.topics() {
         println!(
-            "{:<18} {:>2} published, {} subscribers, payload {}",
+            "{:<18} {:>2} published, {} subscribers, {}",
             topic.name.as_str(),
             topic.published,
             topic.subscribers,

@@ -399,3 +399,47 @@ fn async_typed_pattern_subscriber_under_select_with_shutdown() {
         assert_eq!(got, (0..10).map(order).collect::<Vec<_>>());
     });
 }
+
+#[test]
+fn pattern_replay_reads_each_topics_retained_window() {
+    let bus = Bus::builder().capacity(8).record_capacity(1024).build();
+    // Typed rings: 20 messages on an 8-slot ring leave the last 8.
+    let cpu = bus.publisher::<u64>("metrics.cpu").unwrap();
+    for i in 0..20 {
+        cpu.send(i).unwrap();
+    }
+    bus.publisher::<u64>("metrics.mem")
+        .unwrap()
+        .send(7)
+        .unwrap();
+    let mut late = bus.subscribe_pattern_oldest::<u64>("metrics.*").unwrap();
+    let mut got: Vec<(String, u64)> = Vec::new();
+    while let Ok((t, v)) = late.try_recv() {
+        got.push((t.to_string(), v));
+    }
+    got.sort();
+    let mut want: Vec<(String, u64)> = (12..20).map(|i| ("metrics.cpu".into(), i)).collect();
+    want.push(("metrics.mem".into(), 7));
+    assert_eq!(got, want);
+    assert_eq!(
+        late.stats().missed,
+        0,
+        "what was gone before it joined is not a loss"
+    );
+
+    // Record topics: the window starts at the oldest whole record.
+    let logs = bus.records("log.api").unwrap();
+    for i in 0..30u8 {
+        logs.send(&[i; 100]).unwrap();
+    }
+    let mut late = bus
+        .subscribe_pattern_oldest_of::<seqcast::bus::Records>("log.*")
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Ok((_, r)) = late.try_recv() {
+        seen.push(r[0]);
+    }
+    assert_eq!(*seen.last().unwrap(), 29);
+    assert!(seen.windows(2).all(|w| w[1] == w[0] + 1), "{seen:?}");
+    assert_eq!(late.stats().missed, 0);
+}

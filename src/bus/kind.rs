@@ -75,6 +75,8 @@ pub(crate) mod sealed {
         fn accepts(kind: &KindKey) -> bool;
         /// A reader at the topic's next message (`None`: not of this kind).
         fn subscribe_now(entry: &Entry, policy: LagPolicy) -> Option<Self::Rx>;
+        /// A reader at the oldest message the topic still holds, with `policy` (replay).
+        fn subscribe_oldest(entry: &Entry, policy: LagPolicy) -> Option<Self::Rx>;
         /// A reader at the topic's first message: an exact `Lagged(n)` for those gone.
         fn subscribe_from_start(entry: &Entry) -> Option<Self::Rx>;
     }
@@ -150,6 +152,13 @@ impl<T: Copy + Send + 'static> Kind for Values<T> {
             .ok()
             .map(|cell| cell.subscribe_now(policy))
     }
+    fn subscribe_oldest(entry: &Entry, policy: LagPolicy) -> Option<Subscriber<T>> {
+        entry.cell::<T>().ok().map(|cell| {
+            let mut rx = cell.publisher.subscribe_oldest();
+            rx.set_lag_policy(policy);
+            rx
+        })
+    }
     fn subscribe_from_start(entry: &Entry) -> Option<Subscriber<T>> {
         entry
             .cell::<T>()
@@ -188,6 +197,13 @@ impl Kind for Records {
     fn subscribe_now(entry: &Entry, policy: LagPolicy) -> Option<RecordSubscriber> {
         record_cell(entry).map(|cell| {
             let mut rx = cell.publisher.subscribe();
+            rx.set_lag_policy(policy);
+            rx
+        })
+    }
+    fn subscribe_oldest(entry: &Entry, policy: LagPolicy) -> Option<RecordSubscriber> {
+        record_cell(entry).map(|cell| {
+            let mut rx = cell.publisher.subscribe_oldest();
             rx.set_lag_policy(policy);
             rx
         })
@@ -243,6 +259,12 @@ mod typed {
         fn subscribe_now(entry: &Entry, policy: LagPolicy) -> Option<Self::Rx> {
             let cell = entry.records(Some(TypeId::of::<(T, C)>()), "").ok()?;
             let mut rx = TypedSubscriber::new(cell.publisher.subscribe());
+            rx.set_lag_policy(policy);
+            Some(rx)
+        }
+        fn subscribe_oldest(entry: &Entry, policy: LagPolicy) -> Option<Self::Rx> {
+            let cell = entry.records(Some(TypeId::of::<(T, C)>()), "").ok()?;
+            let mut rx = TypedSubscriber::new(cell.publisher.subscribe_oldest());
             rx.set_lag_policy(policy);
             Some(rx)
         }

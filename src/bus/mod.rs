@@ -360,6 +360,46 @@ impl Bus {
         ))
     }
 
+    /// Like [`subscribe_pattern`](Self::subscribe_pattern), but the matching topics that
+    /// exist now are read from the oldest message each still holds (replay for a late
+    /// joiner, as [`subscribe_oldest`](Self::subscribe_oldest) for one topic); topics created
+    /// later are read from their first message, as always. The same replay for record
+    /// topics: `PatternReceiver` of any kind through
+    /// [`subscribe_pattern_oldest_of`](Self::subscribe_pattern_oldest_of).
+    ///
+    /// ```
+    /// let bus = seqcast::Bus::new();
+    /// bus.publisher::<f64>("metrics.cpu").unwrap().send(0.25).unwrap();
+    /// bus.publisher::<f64>("metrics.mem").unwrap().send(0.5).unwrap();
+    /// let mut late = bus.subscribe_pattern_oldest::<f64>("metrics.*").unwrap();
+    /// let mut last: Vec<_> = std::iter::from_fn(|| late.try_recv().ok())
+    ///     .map(|(topic, v)| (topic.to_string(), v))
+    ///     .collect();
+    /// last.sort_by(|a, b| a.0.cmp(&b.0));
+    /// assert_eq!(last, [("metrics.cpu".to_string(), 0.25), ("metrics.mem".to_string(), 0.5)]);
+    /// ```
+    pub fn subscribe_pattern_oldest<T: Copy + Send + 'static>(
+        &self,
+        pattern: &str,
+    ) -> Result<PatternSubscriber<T>, BusError> {
+        self.subscribe_pattern_oldest_of(pattern)
+    }
+
+    /// Replay for a pattern subscriber of any kind ([`Values<T>`], [`Records`],
+    /// `TypedRecords<T, C>`): see [`subscribe_pattern_oldest`](Self::subscribe_pattern_oldest).
+    pub fn subscribe_pattern_oldest_of<K: TopicKind>(
+        &self,
+        pattern: &str,
+    ) -> Result<PatternReceiver<K>, BusError> {
+        let pattern = Pattern::parse(pattern)?;
+        Ok(PatternReceiver::starting(
+            self.inner.clone(),
+            pattern,
+            self.inner.policy,
+            true,
+        ))
+    }
+
     /// Removes topic `name` and closes it. Returns whether it existed.
     ///
     /// Its subscribers (pattern subscribers included) read what is left, then see `Closed`.

@@ -185,6 +185,17 @@ pub type TypedPatternSubscriber<T, C = crate::record::Postcard> =
 
 impl<K: TopicKind> PatternReceiver<K> {
     pub(crate) fn new(bus: Arc<Inner>, pattern: Pattern, policy: LagPolicy) -> Self {
+        Self::starting(bus, pattern, policy, false)
+    }
+
+    /// As `new`; with `oldest`, topics that exist now are joined at the oldest message they
+    /// still hold instead of their next one (replay).
+    pub(crate) fn starting(
+        bus: Arc<Inner>,
+        pattern: Pattern,
+        policy: LagPolicy,
+        oldest: bool,
+    ) -> Self {
         let table = bus.table.load(); // an owned guard: `bus` can move below
         let mut sub = PatternReceiver {
             bus,
@@ -197,9 +208,13 @@ impl<K: TopicKind> PatternReceiver<K> {
             wait: Waiting::new(),
             parks: 0,
         };
-        // Topics that exist now are joined at their next message.
+        // Topics that exist now are joined at their next message (or their oldest held).
         for listed in table.topics.values() {
-            if let Some(rx) = sub.wanted(listed, |e| K::subscribe_now(e, policy)) {
+            let join = |e: &super::table::Entry| match oldest {
+                true => K::subscribe_oldest(e, policy),
+                false => K::subscribe_now(e, policy),
+            };
+            if let Some(rx) = sub.wanted(listed, join) {
                 sub.join(&listed.name, listed.created, Feed::Live(Reader::new(rx)));
             }
         }
