@@ -114,3 +114,22 @@ fn record_send_and_receive_into_a_reused_buffer_allocate_nothing() {
     }
     assert_eq!(allocations(), before, "record send or receive allocated");
 }
+
+#[test]
+fn bus_record_topics_send_and_receive_without_allocating() {
+    // The shared publisher's lock and the typed publisher's reused encoding buffer.
+    let bus = seqcast::Bus::new();
+    let tx = bus.records("log.api").unwrap();
+    let mut rx = bus.subscribe_records("log.api").unwrap();
+    let record: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let mut buf = Vec::with_capacity(4096);
+    tx.send(&record).unwrap(); // the first lock may set up lazily
+    rx.try_recv_into(&mut buf).unwrap();
+    let before = allocations();
+    for i in 0..2_000usize {
+        let len = i % 3000;
+        tx.send(&record[..len]).unwrap();
+        assert_eq!(rx.try_recv_into(&mut buf), Ok(len));
+    }
+    assert_eq!(allocations(), before, "a bus record topic allocated");
+}

@@ -46,6 +46,19 @@
 //! wildcards (`a*`, `*b`), whitespace or control characters. [`validate_topic`] and
 //! [`Pattern::parse`] check names up front.
 //!
+//! # Record topics
+//! Besides typed rings of `T: Copy`, a bus holds [record](crate::record) topics by the same
+//! names: [`Bus::records`] (byte records of any length up to half the ring) and, with the
+//! `serde` feature, [`Bus::typed`] (any `Serialize + DeserializeOwned` type, encoded by a
+//! codec). The kind is part of a topic's identity: raw records, or one `(type, codec)`; a
+//! lookup of another kind is [`BusError::TypeMismatch`] naming both. Raw record subscribers
+//! may read a typed record topic's bytes. Pattern subscribers read any kind
+//! ([`PatternReceiver`], [`TopicKind`]): `subscribe_pattern_records`,
+//! `subscribe_pattern_typed`. Record topics are removed, listed and monitored like the rest
+//! ([`TopicInfo`]: their capacity is in bytes and `published` counts records). Their
+//! publishers take turns on a lock (see [`SharedRecordPublisher`]); their subscribers never
+//! do, and never write shared memory.
+//!
 //! # Topic lifetime
 //! * [`Bus::publisher`] and [`Bus::subscribe`] create a missing topic, with the bus's
 //!   capacity and lag policy ([`Bus::builder`]). The bus holds a publisher of its own, so a
@@ -546,9 +559,9 @@ pub struct TopicInfo {
     pub name: Topic,
     /// Its payload type (`core::any::type_name`).
     pub type_name: &'static str,
-    /// Its ring capacity.
+    /// Its ring capacity: slots for a typed topic, bytes for a record topic.
     pub capacity: usize,
-    /// Messages published so far (claimed by a send).
+    /// Messages published so far (claimed by a send); records for a record topic.
     pub published: u64,
     /// Live subscribers, pattern subscribers' per-topic readers included (the reader the
     /// bus keeps for itself, see [`Bus::publisher`], is not counted).

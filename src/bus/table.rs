@@ -7,8 +7,9 @@
 //!   installs it with `rcu` (a compare-and-swap loop). Lookups `load()` the current table, no
 //!   lock, and so never wait for a writer; writers never wait for readers either.
 //! * Each [`Entry`] holds one topic type-erased (`Box<dyn ErasedTopic>`): a [`TopicCell<T>`]
-//!   with the bus's own [`SharedPublisher<T>`] (it keeps the topic open while user publishers
-//!   come and go); pattern subscribers that discover a topic after its creation read it from
+//!   with the bus's own [`SharedPublisher<T>`], or a [`RecordCell`] with its own
+//!   `SharedRecordPublisher` (either keeps the topic open while user publishers come and
+//!   go), and the [`KindKey`] that says which; pattern subscribers that discover a topic after its creation read it from
 //!   its first message (`SharedPublisher::subscribe_at(0)`). A typed lookup downcasts the cell (`Any`); the wrong `T` is
 //!   [`BusError::TypeMismatch`], never a panic.
 //! * `Table::generation`: each installed table has its predecessor's generation plus one, so

@@ -45,7 +45,7 @@ impl Bus {
         self.typed_with::<T, Postcard>(name)
     }
 
-    /// Like [`typed`](Self::typed), with codec `C` (e.g. [`Json`](crate::record::Json), for
+    /// Like [`typed`](Self::typed), with codec `C` (e.g. `Json` with the `json` feature, for
     /// records that other languages read).
     pub fn typed_with<T, C>(&self, name: &str) -> Result<SharedTypedPublisher<T, C>, BusError>
     where

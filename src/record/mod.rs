@@ -51,6 +51,14 @@
 //! [`RecordPublisher::max_len`] (half the ring, so that a reader keeping up can always read
 //! one whole) is refused with [`RecordError::TooLarge`] and nothing is sent.
 //!
+//! # Many producers
+//! [`RecordPublisher`] is a single producer, lock-free. [`RecordPublisher::into_shared`] (and
+//! every record topic of a [`Bus`](crate::Bus)) gives a [`SharedRecordPublisher`], whose
+//! producers take turns on a lock: a record's chunk positions and message number must be
+//! claimed together. Subscribers never take it: one made from a shared publisher finds its
+//! first message number by reading the chunk just before its start (every chunk names its
+//! record), so subscribing and receiving stay lock-free.
+//!
 //! # Examples
 //! ```
 //! let (mut tx, mut rx) = seqcast::record::channel(64 * 1024);

@@ -474,7 +474,7 @@ mod asynchronous {
         }
     }
 
-    /// The future returned by [`PatternSubscriber::recv_async`]. Dropping it before it
+    /// The future returned by [`PatternReceiver::recv_async`]. Dropping it before it
     /// completes deregisters the subscriber from every topic and from the table.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
@@ -499,7 +499,7 @@ mod asynchronous {
         }
     }
 
-    /// A pattern subscriber is a `Stream` of what [`recv_async`](PatternSubscriber::recv_async)
+    /// A pattern subscriber is a `Stream` of what [`recv_async`](PatternReceiver::recv_async)
     /// returns: messages as `Ok((topic, value))`, and `Lagged(n)` and `Closed` reports on
     /// their topic as `Err` items (a removed topic is reported, then dropped from the
     /// subscription; lag is never hidden). It never ends: a matching topic may be created at
