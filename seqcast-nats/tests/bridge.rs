@@ -11,7 +11,8 @@ mod server;
 use common::{on_runtime, wait_until, Suite};
 use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{Bus, PatternSubscriber};
-use seqcast_nats::{Bridge, Error, Mapping, RawCodec, HEADER};
+use seqcast_nats::wire::{codec_fingerprint, Prefix};
+use seqcast_nats::{Bridge, Error, Mapping, RawCodec};
 use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -290,16 +291,20 @@ async fn same_names_both_ways_do_not_loop() {
         })
         .await;
     }
-    // A foreign message without seqcast headers, and one with another codec's id.
+    // A foreign message in neither wire format, and one that names another codec.
     let junk = bridge_a.client();
     junk.publish("chat.junk", "not a reading".into())
         .await
         .unwrap();
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(HEADER, "0123456789abcdef 0 json");
-    junk.publish_with_headers("chat.junk", headers, vec![0u8; 16].into())
-        .await
-        .unwrap();
+    let prefix = Prefix {
+        bridge: 0x0123_4567_89ab_cdef,
+        forwarding: 0,
+        seq: 0,
+        codec: codec_fingerprint("json"),
+    };
+    let mut body = prefix.to_bytes().to_vec();
+    body.extend_from_slice(&[0u8; 16]);
+    junk.publish("chat.junk", body.into()).await.unwrap();
 
     wait_until(
         "each side delivers the other's messages, and drops its echoes",

@@ -21,8 +21,9 @@ use common::{on_runtime, wait_until, Suite, TIMEOUT};
 use proxy::Proxy;
 use seqcast::error::TryRecvError;
 use seqcast::{Bus, PatternSubscriber};
+use seqcast_nats::wire::{codec_fingerprint, Prefix};
+use seqcast_nats::RawCodec;
 use seqcast_nats::{Bridge, Codec, DeliverStats, Delivery, ForwardStats, Forwarding, Mapping};
-use seqcast_nats::{RawCodec, HEADER};
 use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -530,7 +531,7 @@ async fn forwarding_pause(new_bridge: bool) {
     }
 }
 
-/// Messages crafted with a raw client in the bridge's wire format ([`HEADER`]), out of order
+/// Messages crafted with a raw client in the bridge's binary wire format, out of order
 /// and duplicated: a late message (below one already seen on its stream) is counted in
 /// `out_of_order` and dropped, so no message is delivered twice, the local topic stays in
 /// stream order, and the identity holds.
@@ -557,17 +558,21 @@ async fn out_of_order_messages_are_counted_and_dropped() {
         &[10, 11, 9, 12],             // a late start, then one from before it
     ];
     let client = async_nats::connect(&url).await.expect("raw client");
-    let origins = ["aaaaaaaaaaaaaaaa-0", "bbbbbbbbbbbbbbbb-0"];
+    let origins = [0xaaaa_aaaa_aaaa_aaaa_u64, 0xbbbb_bbbb_bbbb_bbbb];
     // Interleaved, to check streams are kept apart.
     for k in 0..sent.iter().map(|s| s.len()).max().unwrap() {
         for ((topic, seqs), origin) in topics.iter().zip(sent).zip(origins) {
             let Some(&seq) = seqs.get(k) else { continue };
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(HEADER, format!("{origin} {seq} {}", codec().id()).as_str());
-            let mut body = Vec::new();
+            let prefix = Prefix {
+                bridge: origin,
+                forwarding: 0,
+                seq,
+                codec: codec_fingerprint(codec().id()),
+            };
+            let mut body = prefix.to_bytes().to_vec();
             codec().encode(&Sample::new(seq), &mut body).unwrap();
             client
-                .publish_with_headers(mapping.to_subject(topic), headers, body.into())
+                .publish(mapping.to_subject(topic), body.into())
                 .await
                 .expect("publish");
         }
