@@ -283,8 +283,11 @@ impl Bridge {
     /// topic of `bus` that `mapping` maps its subject to, decoded by `codec`, creating
     /// topics as needed ([`Bus::publisher`]).
     ///
-    /// Returns once the server has registered the subscription (a flush), so that messages
-    /// published after this returns are delivered. Drops this bridge's own messages coming
+    /// Returns once the server has registered the subscription, so that messages published
+    /// after this returns are delivered: it publishes an empty message to a fresh inbox
+    /// subject of its own (`_INBOX.…`) and waits for it to come back, since the client's
+    /// `flush` does not wait for the server. (A subscriber of `>` elsewhere sees that
+    /// message; this delivery drops it.) Drops this bridge's own messages coming
     /// back ([`DeliverStats::echoes`](crate::DeliverStats::echoes)), and counts gaps in each
     /// stream's sequence numbers as [`lost`](crate::DeliverStats::lost).
     ///

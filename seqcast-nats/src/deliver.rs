@@ -38,6 +38,7 @@ use futures::StreamExt;
 use seqcast::{Bus, SharedPublisher};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// How many streams, and how many subjects, the caches remember (see the module docs).
@@ -101,8 +102,11 @@ where
         .subscribe(subject.to_owned())
         .await
         .map_err(Error::Subscribe)?;
-    // The SUB is registered by the server once this round trip completes.
-    shared.client.flush().await.map_err(Error::Flush)?;
+    let probe = confirm_registered(&shared.client).await?;
+    // The probe's subject is one this subscription may match: its messages are dropped.
+    let probe = seqcast::bus::Pattern::parse(subject)
+        .map_or(true, |p| p.matches(probe.as_str()))
+        .then_some(probe);
     let mut worker = Deliverer {
         shared: shared.clone(),
         bus,
@@ -117,6 +121,7 @@ where
         routes: Vec::new(),
         route_index: HashMap::new(),
         recent_routes: [usize::MAX; RECENT],
+        probe,
     };
     let task = shared.runtime.spawn(async move {
         while let Some(message) = subscription.next().await {
@@ -150,6 +155,41 @@ struct Route<T: Copy> {
     publisher: Option<SharedPublisher<T>>,
 }
 
+/// Waits until the server has registered every subscription this client has sent so far,
+/// and returns the subject it probed with.
+///
+/// `Client::flush` only writes the client's buffer to the socket: it does not wait for the
+/// server, which may still have the SUB unread while messages from other connections go
+/// by without it (and are lost to it: the first messages of a stream, counted as
+/// `unseen_at_start`). The server handles one connection's protocol in order, so a message
+/// of ours that comes back on a subscription sent after the others proves they are all
+/// registered. Sent again (with a growing wait) if it does not come back: a reconnect may
+/// have lost it; the client replays the probe's subscription itself.
+async fn confirm_registered(client: &async_nats::Client) -> Result<async_nats::Subject, Error> {
+    let inbox = async_nats::Subject::from(client.new_inbox());
+    let mut probe = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(Error::Subscribe)?;
+    let mut wait = Duration::from_millis(100);
+    loop {
+        // A failed publish (disconnected, the client's buffer full) is retried like a lost one.
+        let _ = client.publish(inbox.clone(), bytes::Bytes::new()).await;
+        client.flush().await.map_err(Error::Flush)?;
+        match tokio::time::timeout(wait, probe.next()).await {
+            Ok(Some(_)) => break,
+            Ok(None) => {
+                return Err(Error::Flush(async_nats::client::FlushError::from(
+                    async_nats::client::FlushErrorKind::FlushError,
+                )))
+            }
+            Err(_) => wait = (wait * 2).min(Duration::from_secs(1)),
+        }
+    }
+    let _ = probe.unsubscribe().await;
+    Ok(inbox)
+}
+
 struct Deliverer<T: Copy, C> {
     shared: Arc<Shared>,
     bus: Bus,
@@ -170,10 +210,15 @@ struct Deliverer<T: Copy, C> {
     route_index: HashMap<String, usize>,
     /// The latest routes, most recent first (`usize::MAX`: empty).
     recent_routes: [usize; RECENT],
+    /// The subject of `confirm_registered`'s probe, if this subscription matches it.
+    probe: Option<async_nats::Subject>,
 }
 
 impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
     fn handle(&mut self, message: &async_nats::Message) {
+        if self.probe.as_ref() == Some(&message.subject) {
+            return;
+        }
         let c = self.counters.clone();
         bump(&c.received, 1);
         let (route, body) = match wire::unframe(&message.payload) {
