@@ -356,6 +356,85 @@ async fn same_names_both_ways_do_not_loop() {
     drop(server);
 }
 
+/// The JSON wire format: a plain NATS subscriber reads each message as one JSON object with
+/// the stream's fields and the value; a delivering bridge reads it as a stream (its loss is
+/// accounted); a codec whose output is not JSON is refused up front.
+#[cfg(feature = "serde-json")]
+async fn json_wire_format_is_readable_without_the_bridge() {
+    use futures::StreamExt;
+    use seqcast_nats::{JsonCodec, WireFormat};
+
+    #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Tick {
+        index: u64,
+        price: f64,
+    }
+
+    let server = NatsServer::start();
+    let url = server.url();
+    let bus_a = Bus::new();
+    let bus_b = Bus::new();
+    let bridge_a = Bridge::builder()
+        .wire_format(WireFormat::Json)
+        .connect(&url)
+        .await
+        .expect("connect A");
+    let bridge_b = Bridge::connect(&url).await.expect("connect B");
+    let refused = bridge_a.forward(&bus_a, "ticks.>", Mapping::Same, codec());
+    assert!(matches!(refused, Err(Error::Codec(_))), "{refused:?}");
+
+    let plain = async_nats::connect(&url).await.expect("plain client");
+    let mut sub = plain.subscribe("ticks.>").await.expect("subscribe");
+    plain.flush().await.expect("flush");
+    let codec = || JsonCodec::<Tick>::with_tag("tick \"v1\"");
+    let _fwd = bridge_a
+        .forward(&bus_a, "ticks.>", Mapping::Same, codec())
+        .unwrap();
+    let delivery = bridge_b
+        .deliver("ticks.>", &bus_b, Mapping::Same, codec())
+        .await
+        .unwrap();
+    let mut rx = bus_b.subscribe_pattern::<Tick>("ticks.>").unwrap();
+    let publisher = bus_a.publisher::<Tick>("ticks.eu").unwrap();
+    for index in 0..3 {
+        publisher
+            .send(Tick {
+                index,
+                price: 1.5 + index as f64,
+            })
+            .unwrap();
+    }
+
+    for index in 0..3u64 {
+        let m = tokio::time::timeout(common::TIMEOUT, sub.next())
+            .await
+            .expect("a message in time")
+            .expect("subscription open");
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("one JSON object");
+        assert_eq!(v["seqcast"], 1);
+        assert_eq!(v["origin"], format!("{}-0", bridge_a.origin()));
+        assert_eq!(v["seq"], index);
+        assert_eq!(v["codec"], "json;tag=tick \"v1\"");
+        assert_eq!(v["data"]["index"], index);
+        assert_eq!(v["data"]["price"], 1.5 + index as f64);
+    }
+    let mut got = Vec::new();
+    wait_until("B delivers all three", || {
+        while let Ok((_, t)) = rx.try_recv() {
+            got.push(t.index);
+        }
+        got.len() == 3
+    })
+    .await;
+    assert_eq!(got, [0, 1, 2]);
+    let d = delivery.stats();
+    assert_eq!(
+        (d.delivered, d.lost, d.unseen_at_start, d.decode_errors),
+        (3, 0, 0, 0),
+        "{d:?}"
+    );
+}
+
 /// Connecting where no server listens is an error, not a hang.
 async fn connect_without_server_fails() {
     let port = server::free_port();
@@ -366,7 +445,7 @@ async fn connect_without_server_fails() {
 }
 
 fn main() {
-    Suite::new()
+    let suite = Suite::new()
         .needs_server("two_buses_through_nats_survive_a_server_outage", || {
             on_runtime(two_buses_through_nats_survive_a_server_outage)
         })
@@ -375,6 +454,10 @@ fn main() {
         })
         .test("connect_without_server_fails", || {
             on_runtime(connect_without_server_fails)
-        })
-        .run()
+        });
+    #[cfg(feature = "serde-json")]
+    let suite = suite.needs_server("json_wire_format_is_readable_without_the_bridge", || {
+        on_runtime(json_wire_format_is_readable_without_the_bridge)
+    });
+    suite.run()
 }
