@@ -13,9 +13,11 @@
 //!   (2048 messages) ahead of what the receiving side has, so nothing is lost; the rate is
 //!   what is sustained end to end. `raw` is async-nats alone (one client publishing, another
 //!   receiving, paced the same way); `bridge` is bus A → forwarding → NATS → delivery → bus B.
-//! * **round trip**, one message in flight: `raw` is client A → NATS → client B's echo →
-//!   NATS → client A; `bridge` is bus A → NATS → bus B, whose echo thread answers → NATS →
-//!   bus A, each leg a forwarding and a delivery, with the bridge's default settings.
+//! * **round trip**, one message in flight: `raw` is client A → NATS → client B's echo task
+//!   → NATS → client A; `bridge` is bus A → NATS → bus B, whose echo task answers → NATS →
+//!   bus A, each leg a forwarding and a delivery, with the bridge's default settings; both
+//!   ends are tokio tasks, as in `raw`. `bridge-threads` is the same with both ends threads
+//!   in a blocking receive, which adds two hand-offs between threads per round trip.
 //! * **idle CPU**: a bridge with 4 forwardings (and 4 deliveries) that have each moved a
 //!   message, then ~5 s without traffic: this process's CPU time (user + system, from
 //!   `/proc/self/stat`) over those seconds.
@@ -111,7 +113,8 @@ mod bench {
             raw_throughput::<Msg256>(&url).await;
             bridge_throughput::<Msg256>(&url).await;
             raw_round_trip(&url).await;
-            bridge_round_trip(&url).await;
+            bridge_round_trip(&url, true).await;
+            bridge_round_trip(&url, false).await;
         }
         idle_cpu(&url).await;
     }
@@ -120,13 +123,24 @@ mod bench {
         n as f64 / elapsed.as_secs_f64()
     }
 
-    /// async-nats alone: one client publishing `M::SIZE`-byte bodies, another receiving, at
-    /// most half a ring in flight.
+    /// Waits until the server has registered `client`'s subscriptions: `Client::flush` only
+    /// writes the client's buffer out, so a message of its own is sent round instead.
+    async fn registered(client: &async_nats::Client) {
+        let inbox = client.new_inbox();
+        let mut probe = client.subscribe(inbox.clone()).await.unwrap();
+        client.publish(inbox, bytes::Bytes::new()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(20), probe.next())
+            .await
+            .expect("the server answers");
+    }
+
+    /// async-nats alone: one client publishing `M::SIZE`-byte bodies from a task (as the
+    /// bridge's forwarder does), another receiving, at most half a ring in flight.
     async fn raw_throughput<M: Payload>(url: &str) {
         let tx = async_nats::connect(url).await.unwrap();
         let rx = async_nats::connect(url).await.unwrap();
         let mut sub = rx.subscribe("base.data").await.unwrap();
-        rx.flush().await.unwrap();
+        registered(&rx).await;
         let received = Arc::new(AtomicU64::new(0));
         let counter = received.clone();
         let reader = tokio::spawn(async move {
@@ -138,16 +152,22 @@ mod bench {
             }
         });
         let start = Instant::now();
-        for seq in 0..N_MSGS {
-            if seq % 256 == 0 {
-                while seq - received.load(Relaxed) >= (RING / 2) as u64 {
-                    tokio::task::yield_now().await;
-                    assert!(start.elapsed() < Duration::from_secs(120), "raw stuck");
+        // A clone: a client whose last handle is dropped stops without writing its buffer.
+        let client = tx.clone();
+        let publisher = tokio::spawn(async move {
+            for seq in 0..N_MSGS {
+                if seq % 256 == 0 {
+                    while seq - received.load(Relaxed) >= (RING / 2) as u64 {
+                        tokio::task::yield_now().await;
+                        assert!(start.elapsed() < Duration::from_secs(120), "raw stuck");
+                    }
                 }
+                let body = bytes::Bytes::copy_from_slice(bytemuck::bytes_of(&M::new(seq, 0)));
+                client.publish("base.data", body).await.unwrap();
             }
-            let body = bytes::Bytes::copy_from_slice(bytemuck::bytes_of(&M::new(seq, 0)));
-            tx.publish("base.data", body).await.unwrap();
-        }
+        });
+        publisher.await.unwrap();
+        tx.flush().await.unwrap();
         tokio::time::timeout(Duration::from_secs(60), reader)
             .await
             .unwrap()
@@ -223,7 +243,7 @@ mod bench {
     fn print_round_trip(what: &str, hist: &hdrhistogram::Histogram<u64>, timeouts: u32) {
         let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
         println!(
-            "round trip {what:6} 16 B: {} samples, p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, \
+            "round trip {what:14} 16 B: {} samples, p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, \
              max {:.0} µs, lost {timeouts}",
             hist.len(),
             us(0.5),
@@ -239,8 +259,8 @@ mod bench {
         let b = async_nats::connect(url).await.unwrap();
         let mut pings = b.subscribe("rawlat.ping").await.unwrap();
         let mut pongs = a.subscribe("rawlat.pong").await.unwrap();
-        a.flush().await.unwrap();
-        b.flush().await.unwrap();
+        registered(&a).await;
+        registered(&b).await;
         let echo = tokio::spawn(async move {
             while let Some(m) = pings.next().await {
                 if m.payload.is_empty() {
@@ -271,8 +291,11 @@ mod bench {
         print_round_trip("raw", &hist, timeouts);
     }
 
-    /// Bus A → NATS → bus B's echo thread → NATS → bus A, one message in flight.
-    async fn bridge_round_trip(url: &str) {
+    /// Bus A → NATS → bus B's echo → NATS → bus A, one message in flight. With `tasks`, both
+    /// ends are tokio tasks awaiting `Subscriber::recv_async`, as in the raw round trip (so
+    /// both count the same thread hand-offs); without, both are threads in a blocking
+    /// receive.
+    async fn bridge_round_trip(url: &str, tasks: bool) {
         let bus_a = Bus::builder().capacity(RING).build();
         let bus_b = Bus::builder().capacity(RING).build();
         let bridge_a = Bridge::connect(url).await.unwrap();
@@ -293,28 +316,29 @@ mod bench {
             .await
             .unwrap();
 
-        // Bus B: answer each ping (blocking receive: parks, no spinning).
         let mut pings = bus_b.subscribe::<Msg16>("lat.ping").unwrap();
         let pong = bus_b.publisher::<Msg16>("lat.pong").unwrap();
-        let echo = std::thread::spawn(move || {
-            while let Ok(m) = pings.recv_timeout(Duration::from_secs(5)) {
-                if m.seq() == u64::MAX {
-                    break;
-                }
-                pong.send(m).expect("topic is live");
-            }
-        });
         let mut pongs = bus_a.subscribe::<Msg16>("lat.pong").unwrap();
         let ping = bus_a.publisher::<Msg16>("lat.ping").unwrap();
-        let (hist, timeouts) = tokio::task::spawn_blocking(move || {
+        let (hist, timeouts) = if tasks {
+            let echo = tokio::spawn(async move {
+                while let Ok(Ok(m)) =
+                    tokio::time::timeout(Duration::from_secs(5), pings.recv_async()).await
+                {
+                    if m.seq() == u64::MAX {
+                        break;
+                    }
+                    pong.send(m).expect("topic is live");
+                }
+            });
             let epoch = Instant::now();
             let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
             let mut timeouts = 0;
             for seq in 0..RT_SAMPLES as u64 {
                 let sent_ns = epoch.elapsed().as_nanos() as u64;
                 ping.send(Msg16::new(seq, sent_ns)).expect("topic is live");
-                match pongs.recv_timeout(Duration::from_secs(2)) {
-                    Ok(m) if m.seq() == seq => {
+                match tokio::time::timeout(Duration::from_secs(2), pongs.recv_async()).await {
+                    Ok(Ok(m)) if m.seq() == seq => {
                         hist.record(epoch.elapsed().as_nanos() as u64 - m.sent_ns())
                             .unwrap();
                     }
@@ -322,12 +346,46 @@ mod bench {
                 }
             }
             ping.send(Msg16::new(u64::MAX, 0)).expect("topic is live");
+            echo.await.unwrap();
             (hist, timeouts)
-        })
-        .await
-        .unwrap();
-        echo.join().unwrap();
-        print_round_trip("bridge", &hist, timeouts);
+        } else {
+            // Bus B: answer each ping (blocking receive: parks, no spinning).
+            let echo = std::thread::spawn(move || {
+                while let Ok(m) = pings.recv_timeout(Duration::from_secs(5)) {
+                    if m.seq() == u64::MAX {
+                        break;
+                    }
+                    pong.send(m).expect("topic is live");
+                }
+            });
+            let got = tokio::task::spawn_blocking(move || {
+                let epoch = Instant::now();
+                let mut hist = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+                let mut timeouts = 0;
+                for seq in 0..RT_SAMPLES as u64 {
+                    let sent_ns = epoch.elapsed().as_nanos() as u64;
+                    ping.send(Msg16::new(seq, sent_ns)).expect("topic is live");
+                    match pongs.recv_timeout(Duration::from_secs(2)) {
+                        Ok(m) if m.seq() == seq => {
+                            hist.record(epoch.elapsed().as_nanos() as u64 - m.sent_ns())
+                                .unwrap();
+                        }
+                        _ => timeouts += 1,
+                    }
+                }
+                ping.send(Msg16::new(u64::MAX, 0)).expect("topic is live");
+                (hist, timeouts)
+            })
+            .await
+            .unwrap();
+            echo.join().unwrap();
+            got
+        };
+        print_round_trip(
+            if tasks { "bridge" } else { "bridge-threads" },
+            &hist,
+            timeouts,
+        );
     }
 
     /// This process's CPU time so far (user + system), from `/proc/self/stat`.
