@@ -219,11 +219,10 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
         if self.probe.as_ref() == Some(&message.subject) {
             return;
         }
-        let c = self.counters.clone();
-        bump(&c.received, 1);
+        bump(&self.counters.received, 1);
         let (route, body) = match wire::unframe(&message.payload) {
             Framed::Malformed => {
-                bump(&c.decode_errors, 1);
+                bump(&self.counters.decode_errors, 1);
                 return;
             }
             Framed::Foreign(body) => (self.route(&message.subject), body),
@@ -235,7 +234,7 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                 body,
             } => {
                 if bridge == self.shared.origin_id {
-                    bump(&c.echoes, 1);
+                    bump(&self.counters.echoes, 1);
                     return;
                 }
                 let stream = self.stream(bridge, forwarding, &message.subject);
@@ -247,27 +246,27 @@ impl<T: Copy + Send + 'static, C: Codec<T>> Deliverer<T, C> {
                     CodecTag::JsonString(id) => id == self.json_id.as_slice(),
                 };
                 if !ours {
-                    bump(&c.decode_errors, 1);
+                    bump(&self.counters.decode_errors, 1);
                     return;
                 }
                 (self.streams[stream].route, body)
             }
         };
         if self.routes[route].local.is_none() {
-            bump(&c.unmapped, 1);
+            bump(&self.counters.unmapped, 1);
             return;
         }
         let value = match self.codec.decode(body) {
             Ok(value) => value,
             Err(_) => {
-                bump(&c.decode_errors, 1);
+                bump(&self.counters.decode_errors, 1);
                 return;
             }
         };
         if self.publish(route, value) {
-            bump(&c.delivered, 1);
+            bump(&self.counters.delivered, 1);
         } else {
-            bump(&c.bus_errors, 1);
+            bump(&self.counters.bus_errors, 1);
         }
     }
 
