@@ -3,6 +3,7 @@
 use crate::deliver::{self, Delivery};
 use crate::forward::{self, Forwarding};
 use crate::stats::{ConnectionCounters, DeliverCounters, ForwardCounters};
+use crate::wire::WireFormat;
 use crate::{BridgeStats, Codec, Error, Mapping};
 use core::fmt;
 use seqcast::Bus;
@@ -12,43 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// The header every forwarded message carries: `Seqcast: <origin> <seq> <codec>`, e.g.
-/// `Seqcast: 3f9c0a1b2c3d4e5f-0 1041 raw;size=16;le;tag=reading-v1`.
-///
-/// * `origin`: the [`Forwarding`] that sent it: its bridge's id ([`Bridge::origin`], 16
-///   hex digits), `-`, and the forwarding's number in that bridge (from 0);
-/// * `seq`: its number in its *stream* (one stream per origin and subject), counting from 0
-///   at the first message the forwarding read, lapped messages included;
-/// * `codec`: the [`Codec::id`] of the codec that encoded the body (the rest of the line).
-///
-/// One header rather than three: async-nats parses each header of each message into a map,
-/// and with three the client's throughput drops by about a fifth on the measuring machine.
-pub const HEADER: &str = "Seqcast";
-
-/// The bridge part of a [`HEADER`] origin (all of it if it has no `-<forwarding>` part,
-/// as from another client).
-pub(crate) fn bridge_of(origin: &str) -> &str {
-    origin.split_once('-').map_or(origin, |(bridge, _)| bridge)
-}
-
-/// Splits a [`HEADER`] value into origin, sequence number and codec id.
-pub(crate) fn parse_header(value: &str) -> Option<(&str, u64, &str)> {
-    let mut parts = value.splitn(3, ' ');
-    let origin = parts.next()?;
-    let seq = parts.next()?.parse().ok()?;
-    let codec = parts.next()?;
-    Some((origin, seq, codec))
-}
-
 type EventHook = Arc<dyn Fn(&async_nats::Event) + Send + Sync>;
 
-/// Builds a [`Bridge`]: connection options, an event hook, and how the forwarder waits when
-/// idle.
+/// Builds a [`Bridge`]: connection options, an event hook, the reconnect policy and the
+/// wire format.
 pub struct BridgeBuilder {
     options: async_nats::ConnectOptions,
     on_event: Option<EventHook>,
     max_reconnect_delay: Duration,
-    idle_sleep: Duration,
+    wire: WireFormat,
 }
 
 impl fmt::Debug for BridgeBuilder {
@@ -56,7 +29,7 @@ impl fmt::Debug for BridgeBuilder {
         f.debug_struct("BridgeBuilder")
             .field("on_event", &self.on_event.is_some())
             .field("max_reconnect_delay", &self.max_reconnect_delay)
-            .field("idle_sleep", &self.idle_sleep)
+            .field("wire", &self.wire)
             .finish_non_exhaustive()
     }
 }
@@ -86,19 +59,25 @@ impl BridgeBuilder {
         self
     }
 
-    /// Longest sleep of an idle forwarder between two polls of its local subscription.
-    /// `PatternSubscriber` has no async wake-up, so an idle forwarder spins briefly, then
-    /// sleeps, doubling the sleep from 20 µs up to this bound: the first message after a
-    /// quiet period waits at most this long; under load the forwarder never sleeps.
-    /// Default: 1 ms.
-    pub fn idle_sleep(mut self, max: Duration) -> Self {
-        self.idle_sleep = max;
+    /// Has no effect. It bounded the sleeps of a forwarder that polled its local
+    /// subscription; a forwarder now parks on it and is woken by the next message, so there
+    /// is no sleep to bound. Kept so that code that sets it still builds.
+    pub fn idle_sleep(self, _max: Duration) -> Self {
+        self
+    }
+
+    /// The format this bridge's forwardings send: [`WireFormat::Binary`] (the default), a
+    /// 32-byte prefix, or [`WireFormat::Json`], one JSON object per message for
+    /// subscribers in other languages, which needs a JSON codec. Its deliveries read both.
+    /// See [`wire`](crate::wire).
+    pub fn wire_format(mut self, format: WireFormat) -> Self {
+        self.wire = format;
         self
     }
 
     /// Connects to the NATS server(s) at `url` (e.g. `nats://127.0.0.1:4222`). Must run on
     /// a multi-threaded tokio runtime, which will run the client, the deliveries and the
-    /// forwarders' publishing. Fails if no server answers.
+    /// forwarders. Fails if no server answers.
     pub async fn connect(self, url: &str) -> Result<Bridge, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let counters = Arc::new(ConnectionCounters::default());
@@ -117,13 +96,15 @@ impl BridgeBuilder {
                 core::future::ready(())
             });
         let client = options.connect(url).await.map_err(Error::Connect)?;
+        let origin_id = new_origin();
         Ok(Bridge {
             shared: Arc::new(Shared {
                 client,
                 runtime,
-                origin: new_origin(),
+                origin_id,
+                origin: format!("{origin_id:016x}"),
                 forwardings_made: AtomicU64::new(0),
-                idle_sleep: self.idle_sleep,
+                wire: self.wire,
                 connection: counters,
                 remote: RemoteTopics::default(),
                 forwards: Mutex::default(),
@@ -144,7 +125,7 @@ fn reconnect_delay(attempts: usize, max: Duration) -> Duration {
 
 /// A random id for one bridge: a random hasher key (std's `RandomState`), the pid, the time
 /// and a process-wide counter.
-fn new_origin() -> String {
+fn new_origin() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
@@ -152,7 +133,7 @@ fn new_origin() -> String {
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(t.as_nanos());
     }
-    format!("{:016x}", h.finish())
+    h.finish()
 }
 
 /// The local topics a delivery of this bridge publishes into. The forwarders of the same
@@ -194,12 +175,15 @@ impl RemoteTopics {
 pub(crate) struct Shared {
     pub(crate) client: async_nats::Client,
     pub(crate) runtime: tokio::runtime::Handle,
-    pub(crate) origin: String,
+    /// This bridge's id: the origin bridge field of what its forwardings send.
+    pub(crate) origin_id: u64,
+    /// `origin_id` in 16 hex digits, as [`Bridge::origin`] returns it.
+    origin: String,
     /// How many forwardings this bridge has started: the next one's number in its origin.
     /// Each forwarding is a stream of its own, so that one started after another on the
     /// same topics (which numbers from 0 again) is never taken for the old one going back.
     forwardings_made: AtomicU64,
-    pub(crate) idle_sleep: Duration,
+    pub(crate) wire: WireFormat,
     pub(crate) connection: Arc<ConnectionCounters>,
     pub(crate) remote: RemoteTopics,
     forwards: Mutex<Vec<Arc<ForwardCounters>>>,
@@ -233,28 +217,31 @@ impl Bridge {
         Bridge::builder().connect(url).await
     }
 
-    /// A builder for the connection options, event hook and forwarder idle policy.
+    /// A builder for the connection options, event hook, reconnect policy and wire format.
     pub fn builder() -> BridgeBuilder {
         BridgeBuilder {
             options: async_nats::ConnectOptions::new(),
             on_event: None,
             max_reconnect_delay: Duration::from_secs(1),
-            idle_sleep: Duration::from_millis(1),
+            wire: WireFormat::default(),
         }
     }
 
     /// Forwards every topic of `bus` matching `local` (a name or a pattern, of payload type
-    /// `T`) to the NATS subject `mapping` gives it, encoded by `codec`, with headers
-    /// [`HEADER`].
+    /// `T`) to the NATS subject `mapping` gives it, encoded by `codec` and framed in the
+    /// bridge's [wire format](crate::wire).
     ///
-    /// A [`PatternSubscriber`](seqcast::PatternSubscriber) read by a dedicated thread:
-    /// topics that exist now are forwarded from their next message, topics created later
+    /// A [`PatternSubscriber`](seqcast::PatternSubscriber) read by a task of the runtime,
+    /// parked while there is nothing to forward: topics that exist now are forwarded from their next message, topics created later
     /// from their first. It never slows the local publishers: if NATS is slower than them
     /// (or disconnected, once the client's buffer is full), the bridge lags like any
     /// subscriber and counts what it missed ([`ForwardStats::lagged`](crate::ForwardStats::lagged)).
     /// Topics fed by a [`deliver`](Self::deliver) of this bridge are not forwarded.
     ///
     /// Stops when the returned [`Forwarding`] is dropped or [stopped](Forwarding::stop).
+    ///
+    /// Fails if the bus refuses the pattern, or if the bridge sends [`WireFormat::Json`] and
+    /// the codec's output is not JSON ([`Codec::is_json`]).
     pub fn forward<T, C>(
         &self,
         bus: &Bus,
@@ -266,32 +253,41 @@ impl Bridge {
         T: Copy + Send + 'static,
         C: Codec<T>,
     {
+        if self.shared.wire == WireFormat::Json && !codec.is_json() {
+            return Err(Error::Codec(format!(
+                "the JSON wire format needs a codec whose output is JSON, not {:?}",
+                codec.id()
+            )));
+        }
         let subscriber = bus.subscribe_pattern::<T>(local).map_err(Error::Bus)?;
-        // Relaxed: a unique number is all that is needed.
-        let number = self.shared.forwardings_made.fetch_add(1, Ordering::Relaxed);
-        let origin = format!("{}-{number}", self.shared.origin);
+        // Relaxed: a unique number is all that is needed. Truncated to the wire's 32 bits:
+        // numbers repeat only after 2^32 forwardings of one bridge.
+        let number = self.shared.forwardings_made.fetch_add(1, Ordering::Relaxed) as u32;
         let counters = Arc::new(ForwardCounters::default());
         self.shared
             .forwards
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(counters.clone());
-        forward::start(
+        Ok(forward::start(
             self.shared.clone(),
-            origin,
+            number,
             subscriber,
             mapping,
             codec,
             counters,
-        )
+        ))
     }
 
     /// Delivers every NATS message on `subject` (a subject or a wildcard) into the local
     /// topic of `bus` that `mapping` maps its subject to, decoded by `codec`, creating
     /// topics as needed ([`Bus::publisher`]).
     ///
-    /// Returns once the server has registered the subscription (a flush), so that messages
-    /// published after this returns are delivered. Drops this bridge's own messages coming
+    /// Returns once the server has registered the subscription, so that messages published
+    /// after this returns are delivered: it publishes an empty message to a fresh inbox
+    /// subject of its own (`_INBOX.…`) and waits for it to come back, since the client's
+    /// `flush` does not wait for the server. (A subscriber of `>` elsewhere sees that
+    /// message; this delivery drops it.) Drops this bridge's own messages coming
     /// back ([`DeliverStats::echoes`](crate::DeliverStats::echoes)), and counts gaps in each
     /// stream's sequence numbers as [`lost`](crate::DeliverStats::lost).
     ///
@@ -364,10 +360,16 @@ impl Bridge {
         self.shared.client.connection_state() == async_nats::connection::State::Connected
     }
 
-    /// This bridge's id: random, 16 hex digits; the first part of the origin that its
-    /// forwardings send in [`HEADER`], by which its deliveries recognise their echoes.
+    /// This bridge's id in 16 hex digits, as the JSON wire format writes it
+    /// ([`origin_id`](Self::origin_id)).
     pub fn origin(&self) -> &str {
         &self.shared.origin
+    }
+
+    /// This bridge's id: random; the origin bridge that its forwardings send
+    /// ([`wire`](crate::wire)), by which its deliveries recognise their echoes.
+    pub fn origin_id(&self) -> u64 {
+        self.shared.origin_id
     }
 
     /// The underlying NATS client (e.g. to publish or subscribe directly).
@@ -393,27 +395,8 @@ mod tests {
     }
 
     #[test]
-    fn header_round_trip() {
-        let v = "3f9c0a1b2c3d4e5f 1041 raw;size=16;le;tag=a b";
-        assert_eq!(
-            parse_header(v),
-            Some(("3f9c0a1b2c3d4e5f", 1041, "raw;size=16;le;tag=a b"))
-        );
-        assert_eq!(parse_header("x"), None);
-        assert_eq!(parse_header("x y z"), None);
-        assert_eq!(parse_header("x 1"), None);
-    }
-
-    #[test]
-    fn bridge_part_of_an_origin() {
-        assert_eq!(bridge_of("3f9c0a1b2c3d4e5f-12"), "3f9c0a1b2c3d4e5f");
-        assert_eq!(bridge_of("3f9c0a1b2c3d4e5f"), "3f9c0a1b2c3d4e5f");
-    }
-
-    #[test]
     fn origins_differ() {
         assert_ne!(new_origin(), new_origin());
-        assert_eq!(new_origin().len(), 16);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //!
 //! The bridge never guesses an encoding: each [`Bridge::forward`](crate::Bridge::forward)
 //! and [`Bridge::deliver`](crate::Bridge::deliver) is given a [`Codec`], and both ends of a
-//! subject must use the same one. The codec's [`id`](Codec::id) travels in the
-//! [`HEADER`](crate::HEADER) of every forwarded message; a delivering bridge whose codec has
-//! another id refuses the message and counts it as a decode error instead of
+//! subject must use the same one. The codec's [`id`](Codec::id) travels with every
+//! forwarded message ([`wire`](crate::wire)); a delivering bridge whose codec has another id
+//! refuses the message and counts it as a decode error instead of
 //! reinterpreting bytes meant for another type.
 //!
 //! Two codecs come with the crate:
@@ -46,9 +46,9 @@ use core::marker::PhantomData;
 ///
 /// Implementations must be deterministic inverses: `decode(encode(v)) == v`.
 pub trait Codec<T>: Send + Sync + 'static {
-    /// Names the encoding and, as far as it can, the type and its version. Sent in the
-    /// [`HEADER`](crate::HEADER); a receiver refuses messages whose header differs from its own
-    /// codec's id.
+    /// Names the encoding and, as far as it can, the type and its version. Sent with every
+    /// message ([`wire`](crate::wire)); a receiver refuses messages that name another id than
+    /// its own codec's.
     fn id(&self) -> &str;
 
     /// Appends the encoding of `value` to `out` (which the caller clears first).
@@ -56,6 +56,12 @@ pub trait Codec<T>: Send + Sync + 'static {
 
     /// Decodes one message body.
     fn decode(&self, bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// Whether every output of [`encode`](Self::encode) is one JSON value, as the JSON wire
+    /// format ([`WireFormat::Json`](crate::wire::WireFormat::Json)) needs. Default: `false`.
+    fn is_json(&self) -> bool {
+        false
+    }
 }
 
 /// A value could not be encoded or a message body could not be decoded.
@@ -242,5 +248,9 @@ where
 
     fn decode(&self, bytes: &[u8]) -> Result<T, CodecError> {
         serde_json::from_slice(bytes).map_err(|e| CodecError::new(e.to_string()))
+    }
+
+    fn is_json(&self) -> bool {
+        true
     }
 }

@@ -20,8 +20,9 @@ pub enum Error {
     Mapping(String),
     /// [`Bridge::connect`](crate::Bridge::connect) was not called on a tokio runtime.
     NoRuntime,
-    /// The forwarder thread could not be spawned.
-    Thread(std::io::Error),
+    /// The codec cannot be used with the bridge's wire format (e.g. the JSON format with a
+    /// codec whose output is not JSON).
+    Codec(String),
 }
 
 impl fmt::Display for Error {
@@ -33,7 +34,7 @@ impl fmt::Display for Error {
             Error::Bus(e) => write!(f, "{e}"),
             Error::Mapping(e) => write!(f, "bad mapping: {e}"),
             Error::NoRuntime => f.write_str("Bridge::connect must be called on a tokio runtime"),
-            Error::Thread(e) => write!(f, "cannot spawn the forwarder thread: {e}"),
+            Error::Codec(e) => write!(f, "bad codec: {e}"),
         }
     }
 }
@@ -45,8 +46,7 @@ impl std::error::Error for Error {
             Error::Subscribe(e) => Some(e),
             Error::Flush(e) => Some(e),
             Error::Bus(e) => Some(e),
-            Error::Thread(e) => Some(e),
-            Error::Mapping(_) | Error::NoRuntime => None,
+            Error::Mapping(_) | Error::Codec(_) | Error::NoRuntime => None,
         }
     }
 }

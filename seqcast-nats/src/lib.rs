@@ -40,15 +40,22 @@
 //! # Payload encoding
 //! Explicit: each direction is given a [`Codec`]. [`RawCodec`] sends the bytes of a
 //! plain-data (`bytemuck::Pod`) value; [`JsonCodec`] (feature `serde-json`) sends JSON.
-//! The codec's id travels in a header and a receiver refuses other codecs' messages. See
-//! [`codec`] for why raw bytes need `Pod`.
+//! The codec's id travels with each message and a receiver refuses other codecs' messages.
+//! See [`codec`] for why raw bytes need `Pod`.
 //!
-//! # Headers
-//! Every forwarded message carries one header, [`HEADER`]: `Seqcast: <origin> <seq>
-//! <codec>`: the forwarding's origin (its bridge's random id and its number in that
-//! bridge), the message's number in its *stream* (one stream per origin and subject,
-//! counting lapped messages too), and the codec's id. The body is the codec's output
-//! alone, so other NATS clients can read it.
+//! # Wire format
+//! No NATS headers: every forwarded message's body starts with what identifies it, then
+//! holds the codec's output. Two formats ([`wire`], where both are specified byte by byte),
+//! each with a version so that it can evolve; a bridge sends one
+//! ([`BridgeBuilder::wire_format`]) and its deliveries read both:
+//!
+//! * **binary** (default): a fixed 32-byte prefix: the magic `SQC`, a version byte, the
+//!   forwarding's origin (its bridge's random id and its number in that bridge), the
+//!   message's number in its *stream* (one stream per origin and subject, counting lapped
+//!   messages too), and a 64-bit fingerprint of the codec's id; little-endian.
+//! * **JSON**, for subscribers in other languages: one JSON object per message,
+//!   `{"seqcast":1,"origin":"<16 hex digits>-<n>","seq":<n>,"codec":"<id>","data":<value>}`,
+//!   with a JSON codec's output as `data`.
 //!
 //! # What the bridge promises
 //! **At most once, in order, every loss counted.** A message published on a forwarded
@@ -57,8 +64,8 @@
 //! slows a local publisher for it: the forwarder is an ordinary subscriber that lags when
 //! NATS is slower than the publisher, and NATS core itself is at-most-once.
 //!
-//! A *stream* is what one [`Forwarding`] sends on one subject. Its messages carry, in
-//! [`HEADER`], the forwarding's origin and their number in the stream, from 0, numbers
+//! A *stream* is what one [`Forwarding`] sends on one subject. Its messages carry
+//! ([`wire`]) the forwarding's origin and their number in the stream, from 0, numbers
 //! included for messages the forwarder missed; so the receiver sees every hole, whatever
 //! made it. Per stream:
 //!
@@ -111,7 +118,7 @@
 //! * Counting messages published while no forwarding of the topic runs: nobody reads them.
 //! * Per-stream counters: a delivery's counters are summed over its streams (subjects and
 //!   origins); a delivery per subject with one forwarding per topic gives one stream's.
-//! * Messages from other NATS clients (without the header) have no stream: they are
+//! * Messages from other NATS clients (in neither wire format) have no stream: they are
 //!   delivered, but their loss cannot be seen.
 //! * Order across streams (different subjects, or different origins on one subject).
 //! * Forgetting streams: a delivery keeps the next expected number of every stream it
@@ -136,8 +143,10 @@
 //!
 //! # Runtime
 //! The bridge runs on the caller's multi-threaded tokio runtime ([`Bridge::connect`] must be
-//! called on one): the client, the delivery tasks, and the publishing of the forwarders,
-//! each of which also has a thread of its own to poll its local subscription.
+//! called on one): the client, the delivery tasks, and the forwarder tasks, each of which
+//! parks on its local subscription while idle (no thread of its own, no polling), so that
+//! an idle bridge costs no CPU and the first message after a quiet spell is forwarded at
+//! once.
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]
 // Under the loom cfg, seqcast's atomics are loom's and only work inside a loom model: the
@@ -151,8 +160,9 @@ mod error;
 mod forward;
 mod mapping;
 mod stats;
+pub mod wire;
 
-pub use bridge::{Bridge, BridgeBuilder, HEADER};
+pub use bridge::{Bridge, BridgeBuilder};
 #[cfg(feature = "serde-json")]
 pub use codec::JsonCodec;
 pub use codec::{Codec, CodecError, RawCodec};
@@ -161,3 +171,4 @@ pub use error::Error;
 pub use forward::Forwarding;
 pub use mapping::Mapping;
 pub use stats::{BridgeStats, ConnectionStats, DeliverStats, ForwardStats};
+pub use wire::WireFormat;

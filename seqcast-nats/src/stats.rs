@@ -1,6 +1,6 @@
 //! Counters of a bridge, per direction and for its NATS connection, and their snapshots.
 //!
-//! Each counter is an `AtomicU64` written by one task or thread (the forwarder thread, the
+//! Each counter is an `AtomicU64` written by one task or thread (the forwarder task, the
 //! delivery task, or the client's event callback) with `Relaxed` adds and read with
 //! `Relaxed` loads by [`stats`](crate::Bridge::stats): counters are independent of each
 //! other and of the messages, so a snapshot is a set of values each of which was true at
@@ -19,8 +19,7 @@ pub struct ForwardStats {
     pub forwarded: u64,
     /// Messages the local ring overwrote before the bridge read them: the bridge is a
     /// subscriber like any other, and a lagging subscriber loses messages instead of slowing
-    /// the publisher. They also show up downstream as gaps in the sequence numbers of the
-    /// [`HEADER`](crate::HEADER)
+    /// the publisher. They also show up downstream as gaps in the stream's sequence numbers
     /// ([`DeliverStats::lost`]).
     pub lagged: u64,
     /// How many times the bridge was lapped (each adding to `lagged`).
@@ -30,7 +29,9 @@ pub struct ForwardStats {
     pub skipped_remote: u64,
     /// Messages the codec could not encode.
     pub encode_errors: u64,
-    /// Messages the NATS client refused (e.g. over the server's payload limit).
+    /// Messages the NATS client refused (e.g. over the server's payload limit), and a
+    /// message given up because the forwarding was stopped while it waited for room in the
+    /// client's buffer.
     pub publish_errors: u64,
     /// Forwarded topics that were removed from the bus (and drained).
     pub closed_topics: u64,
@@ -50,7 +51,7 @@ pub struct DeliverStats {
     /// Messages published into a local topic.
     pub delivered: u64,
     /// Messages of a stream that never arrived here: gaps in its
-    /// [`HEADER`](crate::HEADER) sequence numbers (one stream per forwarding and subject).
+    /// sequence numbers ([`wire`](crate::wire); one stream per forwarding and subject).
     /// Counts what the forwarder lost to lag, what was in flight when a connection dropped,
     /// what was published while this side was disconnected, and what the server or the
     /// client dropped for a slow consumer. Known once a later message of the stream
@@ -68,11 +69,11 @@ pub struct DeliverStats {
     /// already counted in [`lost`](Self::lost)). NATS keeps each connection's order and
     /// every forwarding is a stream of its own, so the bridge's forwarders cause none.
     pub out_of_order: u64,
-    /// Messages forwarded by this very bridge that came back (the header's origin is ours):
+    /// Messages forwarded by this very bridge that came back (their origin is ours):
     /// dropped (loop prevention).
     pub echoes: u64,
-    /// Bodies the codec refused, and messages whose header names another
-    /// codec.
+    /// Bodies the codec refused, messages that name another codec, and bodies that start
+    /// like a [wire format](crate::wire) but are malformed or of an unknown version.
     pub decode_errors: u64,
     /// Subjects that do not map to a local topic (outside the mapping's prefix).
     pub unmapped: u64,

@@ -11,7 +11,8 @@ mod server;
 use common::{on_runtime, wait_until, Suite};
 use seqcast::error::{TopicError, TryRecvError};
 use seqcast::{Bus, PatternSubscriber};
-use seqcast_nats::{Bridge, Error, Mapping, RawCodec, HEADER};
+use seqcast_nats::wire::{codec_fingerprint, Prefix};
+use seqcast_nats::{Bridge, Error, Mapping, RawCodec};
 use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -290,16 +291,20 @@ async fn same_names_both_ways_do_not_loop() {
         })
         .await;
     }
-    // A foreign message without seqcast headers, and one with another codec's id.
+    // A foreign message in neither wire format, and one that names another codec.
     let junk = bridge_a.client();
     junk.publish("chat.junk", "not a reading".into())
         .await
         .unwrap();
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(HEADER, "0123456789abcdef 0 json");
-    junk.publish_with_headers("chat.junk", headers, vec![0u8; 16].into())
-        .await
-        .unwrap();
+    let prefix = Prefix {
+        bridge: 0x0123_4567_89ab_cdef,
+        forwarding: 0,
+        seq: 0,
+        codec: codec_fingerprint("json"),
+    };
+    let mut body = prefix.to_bytes().to_vec();
+    body.extend_from_slice(&[0u8; 16]);
+    junk.publish("chat.junk", body.into()).await.unwrap();
 
     wait_until(
         "each side delivers the other's messages, and drops its echoes",
@@ -351,6 +356,85 @@ async fn same_names_both_ways_do_not_loop() {
     drop(server);
 }
 
+/// The JSON wire format: a plain NATS subscriber reads each message as one JSON object with
+/// the stream's fields and the value; a delivering bridge reads it as a stream (its loss is
+/// accounted); a codec whose output is not JSON is refused up front.
+#[cfg(feature = "serde-json")]
+async fn json_wire_format_is_readable_without_the_bridge() {
+    use futures::StreamExt;
+    use seqcast_nats::{JsonCodec, WireFormat};
+
+    #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Tick {
+        index: u64,
+        price: f64,
+    }
+
+    let server = NatsServer::start();
+    let url = server.url();
+    let bus_a = Bus::new();
+    let bus_b = Bus::new();
+    let bridge_a = Bridge::builder()
+        .wire_format(WireFormat::Json)
+        .connect(&url)
+        .await
+        .expect("connect A");
+    let bridge_b = Bridge::connect(&url).await.expect("connect B");
+    let refused = bridge_a.forward(&bus_a, "ticks.>", Mapping::Same, codec());
+    assert!(matches!(refused, Err(Error::Codec(_))), "{refused:?}");
+
+    let plain = async_nats::connect(&url).await.expect("plain client");
+    let mut sub = plain.subscribe("ticks.>").await.expect("subscribe");
+    plain.flush().await.expect("flush");
+    let codec = || JsonCodec::<Tick>::with_tag("tick \"v1\"");
+    let _fwd = bridge_a
+        .forward(&bus_a, "ticks.>", Mapping::Same, codec())
+        .unwrap();
+    let delivery = bridge_b
+        .deliver("ticks.>", &bus_b, Mapping::Same, codec())
+        .await
+        .unwrap();
+    let mut rx = bus_b.subscribe_pattern::<Tick>("ticks.>").unwrap();
+    let publisher = bus_a.publisher::<Tick>("ticks.eu").unwrap();
+    for index in 0..3 {
+        publisher
+            .send(Tick {
+                index,
+                price: 1.5 + index as f64,
+            })
+            .unwrap();
+    }
+
+    for index in 0..3u64 {
+        let m = tokio::time::timeout(common::TIMEOUT, sub.next())
+            .await
+            .expect("a message in time")
+            .expect("subscription open");
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("one JSON object");
+        assert_eq!(v["seqcast"], 1);
+        assert_eq!(v["origin"], format!("{}-0", bridge_a.origin()));
+        assert_eq!(v["seq"], index);
+        assert_eq!(v["codec"], "json;tag=tick \"v1\"");
+        assert_eq!(v["data"]["index"], index);
+        assert_eq!(v["data"]["price"], 1.5 + index as f64);
+    }
+    let mut got = Vec::new();
+    wait_until("B delivers all three", || {
+        while let Ok((_, t)) = rx.try_recv() {
+            got.push(t.index);
+        }
+        got.len() == 3
+    })
+    .await;
+    assert_eq!(got, [0, 1, 2]);
+    let d = delivery.stats();
+    assert_eq!(
+        (d.delivered, d.lost, d.unseen_at_start, d.decode_errors),
+        (3, 0, 0, 0),
+        "{d:?}"
+    );
+}
+
 /// Connecting where no server listens is an error, not a hang.
 async fn connect_without_server_fails() {
     let port = server::free_port();
@@ -361,7 +445,7 @@ async fn connect_without_server_fails() {
 }
 
 fn main() {
-    Suite::new()
+    let suite = Suite::new()
         .needs_server("two_buses_through_nats_survive_a_server_outage", || {
             on_runtime(two_buses_through_nats_survive_a_server_outage)
         })
@@ -370,6 +454,10 @@ fn main() {
         })
         .test("connect_without_server_fails", || {
             on_runtime(connect_without_server_fails)
-        })
-        .run()
+        });
+    #[cfg(feature = "serde-json")]
+    let suite = suite.needs_server("json_wire_format_is_readable_without_the_bridge", || {
+        on_runtime(json_wire_format_is_readable_without_the_bridge)
+    });
+    suite.run()
 }

@@ -18,11 +18,13 @@ mod proxy;
 mod server;
 
 use common::{on_runtime, wait_until, Suite, TIMEOUT};
+use futures::StreamExt;
 use proxy::Proxy;
 use seqcast::error::TryRecvError;
 use seqcast::{Bus, PatternSubscriber};
+use seqcast_nats::wire::{codec_fingerprint, Prefix};
+use seqcast_nats::RawCodec;
 use seqcast_nats::{Bridge, Codec, DeliverStats, Delivery, ForwardStats, Forwarding, Mapping};
-use seqcast_nats::{RawCodec, HEADER};
 use server::NatsServer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -530,7 +532,71 @@ async fn forwarding_pause(new_bridge: bool) {
     }
 }
 
-/// Messages crafted with a raw client in the bridge's wire format ([`HEADER`]), out of order
+/// The server reads the receiving side's connection late (a proxy holds what B sends):
+/// `deliver` must not return before the server has B's subscription, or the first messages
+/// published after it returns go by without it and are lost (`unseen_at_start`).
+///
+/// A task publishes one message from another connection as soon as `deliver` returns, makes
+/// sure the server has handled it, and only then lets B's bytes through; another lets them
+/// through anyway after a while, since a `deliver` that waits for the server needs them to
+/// return. A `deliver` that returned early loses the message: the final wait times out.
+async fn deliver_returns_once_the_server_has_the_subscription() {
+    let server = NatsServer::start();
+    let proxy = Arc::new(Proxy::start(server.addr()).await);
+    let bus = Bus::builder().capacity(64).build();
+    let bridge_b = bridge(&proxy.url()).await;
+    let mapping = Mapping::prefix(PREFIX).unwrap();
+    let subject = mapping.to_subject("held.topic");
+    let client = async_nats::connect(&server.url())
+        .await
+        .expect("raw client");
+    let mut rx = bus.subscribe_pattern::<Sample>("held.>").unwrap();
+
+    proxy.hold();
+    let published = Arc::new(AtomicBool::new(false));
+    let release = {
+        let (proxy, published) = (proxy.clone(), published.clone());
+        tokio::spawn(async move {
+            let start = Instant::now();
+            while !published.load(Ordering::Relaxed) && start.elapsed() < Duration::from_millis(300)
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            proxy.pass();
+        })
+    };
+    let delivery = bridge_b
+        .deliver(&subject, &bus, mapping.clone(), codec())
+        .await
+        .expect("deliver");
+    let mut body = Vec::new();
+    codec().encode(&Sample::new(0), &mut body).unwrap();
+    client.publish(subject, body.into()).await.expect("publish");
+    // The server has handled the publish once a message sent after it on the same
+    // connection comes back.
+    let inbox = client.new_inbox();
+    let mut echo = client.subscribe(inbox.clone()).await.expect("subscribe");
+    client.publish(inbox, "".into()).await.expect("publish");
+    tokio::time::timeout(TIMEOUT, echo.next())
+        .await
+        .expect("the server answers")
+        .expect("echo");
+    published.store(true, Ordering::Relaxed);
+    release.await.expect("release task");
+
+    let mut got = Received::default();
+    wait_until(
+        "B gets the message published right after deliver returned",
+        || {
+            got.drain(&mut rx);
+            got.of("held.topic") == [0]
+        },
+    )
+    .await;
+    assert_eq!(delivery.stats().delivered, 1);
+}
+
+/// Messages crafted with a raw client in the bridge's binary wire format, out of order
 /// and duplicated: a late message (below one already seen on its stream) is counted in
 /// `out_of_order` and dropped, so no message is delivered twice, the local topic stays in
 /// stream order, and the identity holds.
@@ -557,17 +623,21 @@ async fn out_of_order_messages_are_counted_and_dropped() {
         &[10, 11, 9, 12],             // a late start, then one from before it
     ];
     let client = async_nats::connect(&url).await.expect("raw client");
-    let origins = ["aaaaaaaaaaaaaaaa-0", "bbbbbbbbbbbbbbbb-0"];
+    let origins = [0xaaaa_aaaa_aaaa_aaaa_u64, 0xbbbb_bbbb_bbbb_bbbb];
     // Interleaved, to check streams are kept apart.
     for k in 0..sent.iter().map(|s| s.len()).max().unwrap() {
         for ((topic, seqs), origin) in topics.iter().zip(sent).zip(origins) {
             let Some(&seq) = seqs.get(k) else { continue };
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(HEADER, format!("{origin} {seq} {}", codec().id()).as_str());
-            let mut body = Vec::new();
+            let prefix = Prefix {
+                bridge: origin,
+                forwarding: 0,
+                seq,
+                codec: codec_fingerprint(codec().id()),
+            };
+            let mut body = prefix.to_bytes().to_vec();
             codec().encode(&Sample::new(seq), &mut body).unwrap();
             client
-                .publish_with_headers(mapping.to_subject(topic), headers, body.into())
+                .publish(mapping.to_subject(topic), body.into())
                 .await
                 .expect("publish");
         }
@@ -631,6 +701,10 @@ fn main() {
         .needs_server("a_restarted_forwarding_starts_a_new_stream", || {
             on_runtime(a_restarted_forwarding_starts_a_new_stream)
         })
+        .needs_server(
+            "deliver_returns_once_the_server_has_the_subscription",
+            || on_runtime(deliver_returns_once_the_server_has_the_subscription),
+        )
         .needs_server("out_of_order_messages_are_counted_and_dropped", || {
             on_runtime(out_of_order_messages_are_counted_and_dropped)
         })

@@ -4,7 +4,9 @@
 //! * [`cut`](Proxy::cut): drop every connection (both ends see them close) and refuse new
 //!   ones until [`pass`](Proxy::pass): the server forgets those clients, the others stay;
 //! * [`stall`](Proxy::stall): stop reading from the server, so what the server sends to
-//!   those clients piles up in its buffers, as for a client that stopped reading.
+//!   those clients piles up in its buffers, as for a client that stopped reading;
+//! * [`hold`](Proxy::hold): stop passing on what the clients send, so the server does not
+//!   see it yet, as for a server slow to read a connection.
 //!
 //! The proxy's socket towards the server has a small receive buffer, so that a stall fills
 //! the path quickly and the server's own limits (`max_pending`) are what overflows.
@@ -20,6 +22,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 enum Mode {
     Pass,
     Stall,
+    Hold,
     Cut,
 }
 
@@ -68,6 +71,12 @@ impl Proxy {
     /// Stops reading from the server (the clients still send) until [`pass`](Self::pass).
     pub fn stall(&self) {
         self.mode.send_replace(Mode::Stall);
+    }
+
+    /// Stops passing what the clients send on to the server (they may still send; it waits
+    /// in the proxy) until [`pass`](Self::pass).
+    pub fn hold(&self) {
+        self.mode.send_replace(Mode::Hold);
     }
 
     /// Forwards again (and accepts new connections).
@@ -124,28 +133,31 @@ async fn serve(client: TcpStream, upstream: SocketAddr, mode: watch::Receiver<Mo
     let (client_rx, client_tx) = client.into_split();
     let (server_rx, server_tx) = server.into_split();
     tokio::select! {
-        _ = copy(client_rx, server_tx, None) => {}
-        _ = copy(server_rx, client_tx, Some(mode)) => {}
+        _ = copy(client_rx, server_tx, mode.clone(), Mode::Hold) => {}
+        _ = copy(server_rx, client_tx, mode, Mode::Stall) => {}
     }
 }
 
-/// Copies `from` to `to` until either fails or `from` ends; before each read, waits while
-/// `stall` (if given) says [`Mode::Stall`].
+/// Copies `from` to `to` until either fails or `from` ends; before each write, waits while
+/// `mode` says `paused`.
 async fn copy(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
-    mut stall: Option<watch::Receiver<Mode>>,
+    mut mode: watch::Receiver<Mode>,
+    paused: Mode,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        if let Some(mode) = &mut stall {
-            if mode.wait_for(|m| *m != Mode::Stall).await.is_err() {
-                return;
-            }
+        if mode.wait_for(|m| *m != paused).await.is_err() {
+            return;
         }
         match from.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                // Held after the read: what was read waits here, unseen by the other side.
+                if mode.wait_for(|m| *m != paused).await.is_err() {
+                    return;
+                }
                 if to.write_all(&buf[..n]).await.is_err() {
                     return;
                 }
