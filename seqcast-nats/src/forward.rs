@@ -242,7 +242,7 @@ impl<T> From<Result<(Topic, T), TopicError<TryRecvError>>> for Got<T> {
     }
 }
 
-struct Forwarder<T: Copy, C> {
+struct Forwarder<T: Copy + Send + 'static, C> {
     shared: Arc<Shared>,
     subscriber: PatternSubscriber<T>,
     mapping: Mapping,
