@@ -3,7 +3,8 @@
 //!
 //! [`run`] decodes bytes into operations on a [`Bus`] (capacity 1, 2, 4 or 8): get a
 //! publisher or a subscriber of a name (five valid names, two invalid ones; payload `u64` or
-//! `u32`, so type mismatches happen), pattern-subscribe (`a.*`, `*.c`, `a.>`, `>`, `a.b`,
+//! `u32`, or a record topic of one-chunk records whose every byte derives from its value, so
+//! kind mismatches happen), pattern-subscribe (`a.*`, `*.c`, `a.>`, `>`, `a.b`,
 //! `b.*`), send / `try_send` / bursts through a publisher handle, receive, remove a name,
 //! drop handles, list topics. A reference model tracks every topic ever created (live or
 //! removed) as the ring model does (a window of the last `capacity` values, a closed flag),
@@ -18,7 +19,8 @@
 //! == published for every live matching topic.
 
 use seqcast::bus::PatternSubscriber;
-use seqcast::error::{TopicError, TryRecvError, TrySendError};
+use seqcast::error::{RecordError, TopicError, TryRecvError, TrySendError};
+use seqcast::record::{RecordSubscriber, SharedRecordPublisher};
 use seqcast::{Bus, SharedPublisher, Subscriber, SubscriberStats};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -47,7 +49,10 @@ fn valid(name: &str) -> bool {
 /// One topic ever created: id = index in `Model::topics`.
 struct TopicM {
     name: &'static str,
+    /// A `u64` ring (the pattern subscribers' kind); otherwise a `u32` ring or, with `rec`,
+    /// a record topic.
     wide: bool,
+    rec: bool,
     published: u64,
     window: VecDeque<u64>,
     closed: bool,
@@ -63,11 +68,35 @@ fn value(id: usize, seq: u64) -> u64 {
 enum Pub {
     Wide(SharedPublisher<u64>),
     Narrow(SharedPublisher<u32>),
+    Rec(SharedRecordPublisher),
 }
 
 enum Sub {
     Wide(Subscriber<u64>),
     Narrow(Subscriber<u32>),
+    Rec(RecordSubscriber),
+}
+
+/// A record topic's message `v`: its 8 bytes, then `v % 33` bytes derived from it, so that a
+/// record is one chunk (at most 40 bytes) and the ring holds `capacity` of them, as a typed
+/// ring does; every byte is checked on receipt.
+fn record_of(v: u64) -> Vec<u8> {
+    let mut r = v.to_le_bytes().to_vec();
+    r.extend((0..v % 33).map(|i| (v as u8).wrapping_add(i as u8)));
+    r
+}
+
+/// The value a received record carries, or `u64::MAX` (which no model value is) if any of
+/// its bytes is not what `record_of` made.
+fn value_of(r: &[u8]) -> u64 {
+    let v = r
+        .get(..8)
+        .map_or(u64::MAX, |b| u64::from_le_bytes(b.try_into().unwrap()));
+    if record_of(v) == r {
+        v
+    } else {
+        u64::MAX
+    }
 }
 
 impl Sub {
@@ -75,12 +104,14 @@ impl Sub {
         match self {
             Sub::Wide(rx) => rx.try_recv(),
             Sub::Narrow(rx) => rx.try_recv().map(u64::from),
+            Sub::Rec(rx) => rx.try_recv().map(|r| value_of(&r)),
         }
     }
     fn stats(&self) -> SubscriberStats {
         match self {
             Sub::Wide(rx) => rx.stats(),
             Sub::Narrow(rx) => rx.stats(),
+            Sub::Rec(rx) => rx.stats(),
         }
     }
 }
@@ -89,6 +120,10 @@ struct SubM {
     topic: usize,
     cursor: u64,
     stats: SubscriberStats,
+    /// A record subscriber that reports a lag has already read the oldest record whole (the
+    /// chunk that told it how many were lost): it delivers that one next, even if the ring
+    /// has moved on since. A typed subscriber re-reads the ring instead.
+    stash: Option<u64>,
 }
 
 /// What a pattern subscriber is known to have read.
@@ -146,7 +181,7 @@ impl Model {
             t.window.pop_front();
         }
         // A `u32` topic carries the value truncated (its low 32 bits: the sequence number).
-        let v = if t.wide {
+        let v = if t.wide || t.rec {
             value(id, seq)
         } else {
             u64::from(value(id, seq) as u32)
@@ -158,12 +193,20 @@ impl Model {
 
     fn try_recv(&self, s: &mut SubM) -> Result<u64, TryRecvError> {
         let t = &self.topics[s.topic];
+        if let Some(v) = s.stash.take() {
+            s.cursor += 1;
+            s.stats.received += 1;
+            return Ok(v);
+        }
         let oldest = t.published - t.window.len() as u64;
         if s.cursor < oldest {
             let n = oldest - s.cursor;
             s.cursor = oldest;
             s.stats.missed += n;
             s.stats.lag_events += 1;
+            if t.rec {
+                s.stash = t.window.front().copied();
+            }
             return Err(TryRecvError::Lagged(n));
         }
         if s.cursor < t.published {
@@ -179,19 +222,19 @@ impl Model {
         })
     }
 
-    /// `Ok(id)` of the live topic `name` with payload width `wide`, created if missing, or
-    /// `Err(())` when the call must fail (invalid name, other payload type).
+    /// `Ok(id)` of the live topic `name` of kind `(wide, rec)`, created if missing, or
+    /// `Err(())` when the call must fail (invalid name, other kind).
     fn lookup(
         &mut self,
         name: &'static str,
-        wide: bool,
+        (wide, rec): (bool, bool),
         psubs: &mut [(PatternSubscriber<u64>, PSubM)],
     ) -> Result<usize, ()> {
         if !valid(name) {
             return Err(());
         }
         if let Some(&id) = self.live.get(name) {
-            return if self.topics[id].wide == wide {
+            return if (self.topics[id].wide, self.topics[id].rec) == (wide, rec) {
                 Ok(id)
             } else {
                 Err(())
@@ -201,6 +244,7 @@ impl Model {
         self.topics.push(TopicM {
             name,
             wide,
+            rec,
             published: 0,
             window: VecDeque::new(),
             closed: false,
@@ -221,7 +265,11 @@ pub fn run(data: &[u8]) {
     let mut next = move || bytes.next();
     let header = next().unwrap_or(0);
     let capacity = 1usize << (header & 3);
-    let bus = Bus::builder().capacity(capacity).build();
+    // Record topics of `capacity` one-chunk records.
+    let bus = Bus::builder()
+        .capacity(capacity)
+        .record_capacity(capacity * 64)
+        .build();
     assert_eq!(bus.capacity(), capacity);
     let mut m = Model {
         capacity: capacity as u64,
@@ -242,9 +290,10 @@ pub fn run(data: &[u8]) {
         let ctx = format!("step {step} code {} arg {arg}", code % 16);
         let name = NAMES[arg as usize % NAMES.len()];
         let wide = arg & 0x80 == 0;
+        let rec = !wide && arg & 0x40 != 0;
         if trace {
             eprintln!(
-                "{ctx} name {name:?} wide {wide} pubs {} subs {} psubs {}",
+                "{ctx} name {name:?} wide {wide} rec {rec} pubs {} subs {} psubs {}",
                 pubs.len(),
                 subs.len(),
                 psubs.len()
@@ -255,9 +304,11 @@ pub fn run(data: &[u8]) {
                 if pubs.len() >= MAX_HANDLES {
                     continue;
                 }
-                let want = m.lookup(name, wide, &mut psubs);
+                let want = m.lookup(name, (wide, rec), &mut psubs);
                 let got = if wide {
                     bus.publisher::<u64>(name).map(Pub::Wide)
+                } else if rec {
+                    bus.records(name).map(Pub::Rec)
                 } else {
                     bus.publisher::<u32>(name).map(Pub::Narrow)
                 };
@@ -274,9 +325,11 @@ pub fn run(data: &[u8]) {
                 if subs.len() >= MAX_HANDLES {
                     continue;
                 }
-                let want = m.lookup(name, wide, &mut psubs);
+                let want = m.lookup(name, (wide, rec), &mut psubs);
                 let got = if wide {
                     bus.subscribe::<u64>(name).map(Sub::Wide)
+                } else if rec {
+                    bus.subscribe_records(name).map(Sub::Rec)
                 } else {
                     bus.subscribe::<u32>(name).map(Sub::Narrow)
                 };
@@ -289,6 +342,7 @@ pub fn run(data: &[u8]) {
                                 topic: id,
                                 cursor,
                                 stats: SubscriberStats::default(),
+                                stash: None,
                             },
                         ));
                     }
@@ -355,6 +409,12 @@ pub fn run(data: &[u8]) {
                         (Pub::Narrow(p), false) => p.send(v as u32).map_err(|e| {
                             assert_eq!(e.into_inner(), v as u32, "{ctx}: value handed back")
                         }),
+                        (Pub::Rec(p), true) => p
+                            .try_send(&record_of(v))
+                            .map_err(|e| assert_eq!(e, RecordError::Closed, "{ctx}")),
+                        (Pub::Rec(p), false) => p
+                            .send(&record_of(v))
+                            .map_err(|e| assert_eq!(e, RecordError::Closed, "{ctx}")),
                     };
                     let want = m.publish(id);
                     match (got, want) {
@@ -366,6 +426,7 @@ pub fn run(data: &[u8]) {
                     let closed = match &pubs[i].0 {
                         Pub::Wide(p) => p.is_closed(),
                         Pub::Narrow(p) => p.is_closed(),
+                        Pub::Rec(p) => p.is_closed(),
                     };
                     assert_eq!(closed, m.topics[id].closed, "{ctx}: is_closed");
                 }
@@ -416,7 +477,11 @@ pub fn run(data: &[u8]) {
                 let want: Vec<(String, usize, u64)> = m
                     .live
                     .iter()
-                    .map(|(n, &id)| (n.to_string(), capacity, m.topics[id].published))
+                    .map(|(n, &id)| {
+                        let t = &m.topics[id];
+                        let bytes = if t.rec { capacity * 64 } else { capacity };
+                        (n.to_string(), bytes, t.published)
+                    })
                     .collect();
                 assert_eq!(got, want, "{ctx}: topics()");
             }
