@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
-# wake-up, room, multi-word, batch, pattern wake-up, record and select models against deliberately broken
-# builds must fail.
+# wake-up, room, multi-word, batch, pattern wake-up, record, select and shared-record models against
+# deliberately broken builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
 #   LOOM_MAX_PREEMPTIONS=3 loom-tests/run.sh
@@ -96,6 +96,10 @@ teeth seqcast_loom_broken_record record "record violation" \
     "a lost record (record reader skips its message-number check)"
 teeth seqcast_loom_broken_select select "maximum number of branches" \
     "a Select's lost wake-up (no re-check after registering)"
+teeth seqcast_loom_broken_attach shared_record "attach violation" \
+    "a subscriber made without the lock starting one record early (attach drops the + 1)"
+teeth seqcast_loom_broken_close shared_record "close violation" \
+    "a ring left open by a close racing a send (close protocol without its SeqCst fence)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then
