@@ -385,7 +385,8 @@ impl RecordSubscriber {
     /// head, or a gate registered at the head), with its message number found without the
     /// publisher's help: the chunk just before the start is the last one of the record
     /// before, and names it. Peeked with a second reader, validated like any chunk; if that
-    /// chunk was overwritten meanwhile (a whole lap between two loads), start again.
+    /// chunk was overwritten meanwhile (a whole lap between two loads), or its stamp is not
+    /// visible to this thread yet (the head is loaded Relaxed), start again.
     fn attach(
         view: &SharedPublisher<Chunk>,
         max_len: usize,
@@ -405,10 +406,19 @@ impl RecordSubscriber {
                     Ok(c) => Some((c[0] >> 1) + 1),
                     #[cfg(seqcast_loom_broken_attach)]
                     Ok(c) => Some(c[0] >> 1),
-                    // Only a close can stop the peek short of a chunk below the head, and a
-                    // closed topic has nothing to read: any number will do.
-                    Err(TryRecvError::Closed | TryRecvError::Empty) => Some(0),
-                    Err(_) => None,
+                    // The chunk is complete (the head is stored after it), but the head was
+                    // loaded Relaxed: its stamp may not be visible to this thread yet. Look
+                    // again rather than guess a number.
+                    Err(TryRecvError::Empty) => {
+                        crate::sync::spin_loop();
+                        None
+                    }
+                    // A closed topic has nothing to read: any number will do.
+                    Err(TryRecvError::Closed) => Some(0),
+                    Err(_) => {
+                        crate::sync::spin_loop();
+                        None
+                    }
                 }
             };
             if let Some(next) = next {
@@ -443,7 +453,7 @@ impl RecordSubscriber {
                 Err(TryRecvError::Empty | TryRecvError::Closed) => {
                     return RecordSubscriber::attach(view, max_len, count, |v| v.subscribe());
                 }
-                Err(_) => continue,
+                Err(_) => crate::sync::spin_loop(),
             }
         }
     }
