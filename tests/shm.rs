@@ -957,3 +957,163 @@ fn errors_name_the_path_and_the_types() {
     assert!(shown.contains("64") && shown.contains("16"), "{shown}");
     drop(tx);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Record topics in shared memory
+
+use seqcast::shm::{ShmRecordPublisher, ShmRecordSubscriber};
+
+const REC_TYPE: &str = "tests/shm.rs records";
+
+/// Record `seq` of `len` bytes: every byte derived from both, so a mix is detectable.
+fn record(seq: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (seq as u8).wrapping_mul(31).wrapping_add(i as u8))
+        .collect()
+}
+
+fn rec_len(seq: u64) -> usize {
+    (seq as usize * 37) % 377
+}
+
+#[test]
+fn shm_records_round_trip_lap_and_close_exactly() {
+    let path = ring_path("records");
+    let mut tx = ShmRecordPublisher::create_at(&path, 1024, REC_TYPE).unwrap(); // 16 chunks
+    assert_eq!((tx.capacity(), tx.max_len()), (1024, 40 + 7 * 48));
+    for seq in 0..5 {
+        tx.send(&record(seq, rec_len(seq))).unwrap();
+    }
+    // Opened mid-stream: starts at the next record.
+    let mut rx = ShmRecordSubscriber::open_at(&path, REC_TYPE).unwrap();
+    assert_eq!(rx.position(), 5);
+    let mut buf = Vec::new();
+    for seq in 5..40 {
+        tx.send(&record(seq, rec_len(seq))).unwrap();
+        assert_eq!(rx.try_recv_into(&mut buf), Ok(rec_len(seq)));
+        assert_eq!(buf, record(seq, rec_len(seq)));
+    }
+    assert_eq!(
+        tx.send(&[0; 400]),
+        Err(seqcast::error::RecordError::TooLarge { len: 400, max: 376 })
+    );
+    // Lapped: every record is delivered whole or counted lost.
+    for seq in 40..200 {
+        tx.send(&record(seq, rec_len(seq))).unwrap();
+    }
+    drop(tx); // closes: drain, then `Closed`
+    let (mut received, mut missed) = (35, 0);
+    loop {
+        match rx.try_recv_into(&mut buf) {
+            Ok(len) => {
+                let seq = rx.position() - 1;
+                assert_eq!(buf, record(seq, len), "record {seq}");
+                received += 1;
+            }
+            Err(TryRecvError::Lagged(n)) => missed += n,
+            Err(TryRecvError::Closed) => break,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(missed > 0);
+    assert_eq!(received + missed, 200 - 5);
+    assert_eq!(rx.stats().received + rx.stats().missed, 195);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn shm_records_and_typed_rings_do_not_open_as_each_other() {
+    let path = ring_path("records-kind");
+    let _tx = ShmRecordPublisher::create_at(&path, 1024, REC_TYPE).unwrap();
+    assert!(ShmSubscriber::<[u64; 7]>::open_at(&path, REC_TYPE).is_err());
+    assert!(ShmRecordSubscriber::open_at(&path, "another type").is_err());
+    let path = ring_path("typed-kind");
+    let _tx = ShmPublisher::<[u64; 7]>::create_at(&path, 16, REC_TYPE).unwrap();
+    assert!(ShmRecordSubscriber::open_at(&path, REC_TYPE).is_err());
+}
+
+/// Where chunk words sit in a record ring's slot: the stamp, then the chunk's seven words.
+const FRAME_WORD: u64 = 0;
+const LEN_WORD: u64 = 1;
+
+#[test]
+fn shm_records_with_corrupt_framing_are_lost_and_reported() {
+    let path = ring_path("records-corrupt");
+    let mut tx = ShmRecordPublisher::create_at(&path, 1024, REC_TYPE).unwrap();
+    let mut rx = ShmRecordSubscriber::open_at(&path, REC_TYPE).unwrap();
+    // Records 0..7 of 100, 10, 100, 10, 100, 10, 10 bytes: chunks 0-2, 3, 4-6, 7, 8-10, 11, 12.
+    let lens = [100, 10, 100, 10, 100, 10, 10];
+    for (seq, &len) in lens.iter().enumerate() {
+        tx.send(&record(seq as u64, len)).unwrap();
+    }
+    let info = tx.info();
+    let poke = Poke::open(&path);
+    let word =
+        |chunk: u64, w: u64| poke.word(info.slots_offset + chunk * info.slot_size + 8 + 8 * w);
+    // Record 0: a length over the limit. Record 2: a chunk of another record in its middle.
+    // Record 3: a first chunk turned into a continuation.
+    word(0, LEN_WORD).store(u64::MAX, Ordering::Relaxed);
+    word(5, FRAME_WORD).store(2 * 9, Ordering::Relaxed);
+    word(7, FRAME_WORD).store(2 * 3, Ordering::Relaxed);
+    let got: Vec<_> = std::iter::from_fn(|| match rx.try_recv() {
+        Err(TryRecvError::Empty) => None,
+        other => Some(other.map(|r| r.len())),
+    })
+    .collect();
+    assert_eq!(
+        got,
+        [
+            Err(TryRecvError::Lagged(1)),
+            Ok(10),
+            Err(TryRecvError::Lagged(2)),
+            Ok(100),
+            Ok(10),
+            Ok(10)
+        ]
+    );
+    assert_eq!(rx.stats().received + rx.stats().missed, 7);
+}
+
+#[test]
+fn shm_records_from_a_file_of_garbage_never_panic_or_hang() {
+    let mut rng = Rng::new(0x5EED_4EC0);
+    for round in 0..40 {
+        let path = ring_path("records-garbage");
+        let mut tx = ShmRecordPublisher::create_at(&path, 1024, REC_TYPE).unwrap();
+        let mut rx = ShmRecordSubscriber::open_at(&path, REC_TYPE).unwrap();
+        for seq in 0..(rng.below(30)) {
+            tx.send(&record(seq, rec_len(seq))).unwrap();
+        }
+        let info = tx.info();
+        let poke = Poke::open(&path);
+        // Scribble over the chunk words (the stamps stay: they have rules of their own).
+        for _ in 0..rng.below(40) + 1 {
+            let chunk = rng.below(16);
+            let w = rng.below(7);
+            let v = match rng.below(4) {
+                0 => u64::MAX,
+                1 => rng.below(64),
+                2 => rng.below(64) << 1 | rng.below(2),
+                _ => rng.next(),
+            };
+            poke.word(info.slots_offset + chunk * info.slot_size + 8 + 8 * w)
+                .store(v, Ordering::Relaxed);
+        }
+        let got = within("garbage records", 60, move || {
+            let mut buf = Vec::new();
+            let mut calls = 0;
+            loop {
+                calls += 1;
+                assert!(calls < 10_000, "round {round}: never reaches Empty");
+                match rx.try_recv_into(&mut buf) {
+                    Ok(len) => assert!(len <= 376 && buf.capacity() < 4096),
+                    Err(TryRecvError::Lagged(_)) => {}
+                    Err(TryRecvError::Empty) => return rx.stats(),
+                    Err(e) => panic!("round {round}: {e:?}"),
+                }
+            }
+        });
+        drop(tx);
+        assert!(got.received <= 30, "round {round}: {got:?}");
+    }
+}

@@ -70,6 +70,7 @@
 //! assert_eq!(rx.try_recv_into(&mut buf), Ok(3000));
 //! ```
 
+mod reader;
 mod shared;
 #[cfg(feature = "serde")]
 mod typed;
@@ -82,6 +83,7 @@ pub use typed::{
     typed, Codec, Postcard, SharedTypedPublisher, TypedPair, TypedPublisher, TypedSubscriber,
 };
 
+pub use reader::ChunkReader;
 pub use shared::SharedRecordPublisher;
 
 use crate::error::{CapacityError, RecordError, RecvError, TryRecvError};
@@ -99,9 +101,11 @@ pub(crate) type Chunk = [u64; 7];
 const CHUNK_BYTES: usize = 64;
 const FIRST_BYTES: usize = 40;
 const NEXT_BYTES: usize = 48;
+/// The framing word of a chunk (`2m + 1` in a first chunk, `2m` in a continuation).
+pub(crate) const FRAME: usize = 0;
 
 /// Chunks a record of `len` bytes takes.
-const fn chunks_for(len: usize) -> usize {
+pub(crate) const fn chunks_for(len: usize) -> usize {
     if len <= FIRST_BYTES {
         1
     } else {
@@ -110,7 +114,7 @@ const fn chunks_for(len: usize) -> usize {
 }
 
 /// The longest record that fits in `chunks` chunks.
-const fn len_for(chunks: usize) -> usize {
+pub(crate) const fn len_for(chunks: usize) -> usize {
     FIRST_BYTES + (chunks - 1) * NEXT_BYTES
 }
 
@@ -138,9 +142,36 @@ fn unpack(words: &[u64], n: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&b[..n]);
 }
 
+/// The chunks of record `seq` (`record` at most `max_len` bytes): `fill(i)` is chunk `i` of
+/// `chunks_for(record.len())`, asked for in order (module docs for the format).
+pub(crate) fn frame(record: &[u8], seq: u64) -> impl FnMut(usize) -> Chunk + '_ {
+    let len = record.len();
+    let rest = record.get(FIRST_BYTES..).unwrap_or_default();
+    move |i: usize| {
+        let mut c: Chunk = [0; 7];
+        if i == 0 {
+            c[FRAME] = seq << 1 | 1;
+            c[1] = len as u64;
+            pack(&record[..len.min(FIRST_BYTES)], &mut c[2..]);
+        } else {
+            c[FRAME] = seq << 1;
+            let from = (i - 1) * NEXT_BYTES;
+            pack(&rest[from..rest.len().min(from + NEXT_BYTES)], &mut c[1..]);
+        }
+        c
+    }
+}
+
 /// Records published so far on one topic: written by its publisher after each record, read
 /// by subscribers only when a close or an eviction ends their account.
-struct Count(CachePadded<AtomicU64>);
+pub(crate) struct Count(CachePadded<AtomicU64>);
+
+impl Count {
+    #[cfg_attr(not(seqcast_shm), allow(dead_code))] // shm record subscribers only
+    pub(crate) fn new() -> Arc<Count> {
+        Arc::new(Count(CachePadded(AtomicU64::new(0))))
+    }
+}
 
 /// Creates a record topic with room for `capacity` bytes of framed records (rounded up to a
 /// power-of-two number of 64-byte chunks) and returns its publisher and a first subscriber.
@@ -225,20 +256,7 @@ impl RecordPublisher {
             });
         }
         let seq = self.next;
-        let rest = record.get(FIRST_BYTES..).unwrap_or_default();
-        let fill = |i: usize| {
-            let mut c: Chunk = [0; 7];
-            if i == 0 {
-                c[0] = seq << 1 | 1;
-                c[1] = len as u64;
-                pack(&record[..len.min(FIRST_BYTES)], &mut c[2..]);
-            } else {
-                c[0] = seq << 1;
-                let from = (i - 1) * NEXT_BYTES;
-                pack(&rest[from..rest.len().min(from + NEXT_BYTES)], &mut c[1..]);
-            }
-            c
-        };
+        let fill = frame(record, seq);
         if self.tx.write_unit(chunks_for(len), wait, fill).is_none() {
             return Err(RecordError::Full);
         }
@@ -332,11 +350,14 @@ struct Partial {
 /// [`Subscriber`] is, that delivers whole records and counts in records.
 ///
 /// `Clone` gives an independent subscriber at the same position.
+///
+/// `R` is where the chunks come from: an in-process ring (the default), or a shared-memory
+/// ring file ([`ShmRecordSubscriber`](crate::shm::ShmRecordSubscriber)).
 #[derive(Clone)]
-pub struct RecordSubscriber {
+pub struct RecordSubscriber<R = Subscriber<Chunk>> {
     /// The chunk reader (always `Skip`, or `SkipToNewest`, at the chunk level: the record
     /// policy is applied here).
-    rx: Subscriber<Chunk>,
+    rx: R,
     /// Message number of the next record to deliver.
     next: u64,
     stats: SubscriberStats,
@@ -362,8 +383,8 @@ pub struct RecordSubscriber {
     count: Arc<Count>,
 }
 
-impl RecordSubscriber {
-    fn new(rx: Subscriber<Chunk>, next: u64, max_len: usize, count: Arc<Count>) -> Self {
+impl<R: ChunkReader> RecordSubscriber<R> {
+    pub(crate) fn new(rx: R, next: u64, max_len: usize, count: Arc<Count>) -> Self {
         RecordSubscriber {
             rx,
             next,
@@ -381,6 +402,15 @@ impl RecordSubscriber {
         }
     }
 
+    /// Lets the next continuation chunks through without a lap report: a subscriber that
+    /// starts in the middle of a record skips its rest (it was never in its window).
+    #[cfg_attr(not(seqcast_shm), allow(dead_code))] // shm record subscribers only
+    pub(crate) fn skip_partial(&mut self) {
+        self.lapped = true;
+    }
+}
+
+impl RecordSubscriber {
     /// A subscriber on `view`'s ring made by `make`, which starts at a record boundary (the
     /// head, or a gate registered at the head), with its message number found without the
     /// publisher's help: the chunk just before the start is the last one of the record
@@ -457,7 +487,9 @@ impl RecordSubscriber {
             }
         }
     }
+}
 
+impl<R: ChunkReader> RecordSubscriber<R> {
     /// Takes the next record into `buf` (replacing its contents) and returns its length;
     /// never blocks. The errors are those of [`Subscriber::try_recv`], counted in records:
     /// `Lagged(n)` says exactly how many records were lost. A reused `buf` makes this
@@ -492,23 +524,6 @@ impl RecordSubscriber {
         self.recv_into(&mut buf).map(|_| buf)
     }
 
-    /// Waits asynchronously for the next record, into `buf`; returns its length. Works under
-    /// any executor. Cancel-safe: dropped before it completes, it has lost nothing (a chunk
-    /// it already took is kept for the next receive).
-    #[cfg(seqcast_async)]
-    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
-    pub async fn recv_into_async(&mut self, buf: &mut Vec<u8>) -> Result<usize, RecvError> {
-        loop {
-            match self.take(buf) {
-                Err(TryRecvError::Empty) => {
-                    let got = self.rx.recv_async().await.map_err(TryRecvError::from);
-                    self.stash = Some(got);
-                }
-                other => return other.map(|_| buf.len()).map_err(RecvError::from_try),
-            }
-        }
-    }
-
     /// The next chunk: the stashed one first.
     #[inline]
     fn next_chunk(&mut self) -> Result<Chunk, TryRecvError> {
@@ -520,7 +535,8 @@ impl RecordSubscriber {
 
     /// Reports `n` lost records and applies the lag policy.
     fn lagged(&mut self, n: u64) -> TryRecvError {
-        self.stats.missed += n;
+        // Saturating: a corrupt file can claim any number lost, and counters must not wrap.
+        self.stats.missed = self.stats.missed.saturating_add(n);
         self.stats.lag_events += 1;
         self.note_eviction();
         if self.policy == LagPolicy::Disconnect {
@@ -564,8 +580,7 @@ impl RecordSubscriber {
                         }
                         Err(e @ (TryRecvError::Closed | TryRecvError::Detached)) => {
                             // The end of the chunks: the publisher's count says what was lost.
-                            // Acquire: pairs with the Release store after each record.
-                            let end = self.count.0 .0.load(Ordering::Acquire);
+                            let end = self.rx.end_count(&self.count);
                             // Detached (an eviction under `OnEvict::Detach`) is for good: the
                             // account closes once, here, and never counts later records.
                             if e == TryRecvError::Detached {
@@ -589,12 +604,20 @@ impl RecordSubscriber {
                         }
                         Err(e) => return Err(e),
                     };
-                    let (m, first) = (c[0] >> 1, c[0] & 1 == 1);
+                    let (m, first) = (c[FRAME] >> 1, c[FRAME] & 1 == 1);
                     if !first {
-                        // The rest of a record whose first chunk is gone (only after a lap):
-                        // that record and every one before it are lost.
-                        debug_assert!(self.lapped, "continuation chunk without a lap");
+                        // The rest of a record whose first chunk is gone (only after a lap,
+                        // or, from a corrupt file, anywhere): that record and every one before
+                        // it are lost.
+                        debug_assert!(self.lapped || !R::TRUSTED, "continuation without a lap");
                         self.lost_upto = self.lost_upto.max(m + 1);
+                        continue;
+                    }
+                    let len = c[1] as usize;
+                    if (m < self.next || len > self.max_len) && !R::TRUSTED {
+                        // Not a record a publisher wrote here (a number gone back, a length
+                        // over the limit): garbage, skipped with whatever follows it.
+                        self.lapped = true;
                         continue;
                     }
                     self.lapped = false;
@@ -608,7 +631,6 @@ impl RecordSubscriber {
                         self.stash = Some(Ok(c));
                         return Err(self.lagged(n));
                     }
-                    let len = c[1] as usize;
                     debug_assert!(len <= self.max_len);
                     buf.clear();
                     buf.reserve(len);
@@ -617,18 +639,31 @@ impl RecordSubscriber {
                 },
             };
             while left > 0 {
+                // A chunk of another record where this one's should be: only in a corrupt
+                // file. The record is dropped as lost.
+                let mut foreign = false;
+                let mut take = |c: Chunk, buf: &mut Vec<u8>| {
+                    if c[FRAME] == seq << 1 && !foreign {
+                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
+                    } else {
+                        debug_assert!(!R::TRUSTED, "chunk of another record");
+                        foreign = true;
+                    }
+                };
                 let got = match self.stash.take() {
                     Some(got) => got.map(|c| {
-                        debug_assert_eq!(c[0], seq << 1, "chunk of another record");
-                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
+                        take(c, buf);
                         1
                     }),
                     // The rest of the record in runs: one validation per run of chunks.
-                    None => self.rx.try_recv_batch(left, |c| {
-                        debug_assert_eq!(c[0], seq << 1, "chunk of another record");
-                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
-                    }),
+                    None => self.rx.try_recv_batch(left, |c| take(c, buf)),
                 };
+                if foreign {
+                    buf.clear();
+                    self.lapped = true;
+                    self.lost_upto = self.lost_upto.max(seq + 1);
+                    continue 'record;
+                }
                 match got {
                     Ok(n) => left -= n,
                     Err(TryRecvError::Empty) => {
@@ -675,16 +710,11 @@ impl RecordSubscriber {
         self.policy
     }
 
-    /// Sets how `recv` and `recv_into` wait (see [`Subscriber::set_wait_strategy`]).
-    pub fn set_wait_strategy(&mut self, wait: crate::WaitStrategy) {
-        self.rx.set_wait_strategy(wait);
-    }
-
     /// This subscriber's counters, in records: `received + missed` is the number of records
     /// it has moved past.
     pub fn stats(&self) -> SubscriberStats {
         SubscriberStats {
-            parks: self.rx.stats().parks,
+            parks: self.rx.parks(),
             ..self.stats
         }
     }
@@ -692,6 +722,30 @@ impl RecordSubscriber {
     /// Message number of the next record this subscriber will read.
     pub fn position(&self) -> u64 {
         self.next
+    }
+}
+
+impl RecordSubscriber {
+    /// Waits asynchronously for the next record, into `buf`; returns its length. Works under
+    /// any executor. Cancel-safe: dropped before it completes, it has lost nothing (a chunk
+    /// it already took is kept for the next receive).
+    #[cfg(seqcast_async)]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub async fn recv_into_async(&mut self, buf: &mut Vec<u8>) -> Result<usize, RecvError> {
+        loop {
+            match self.take(buf) {
+                Err(TryRecvError::Empty) => {
+                    let got = self.rx.recv_async().await.map_err(TryRecvError::from);
+                    self.stash = Some(got);
+                }
+                other => return other.map(|_| buf.len()).map_err(RecvError::from_try),
+            }
+        }
+    }
+
+    /// Sets how `recv` and `recv_into` wait (see [`Subscriber::set_wait_strategy`]).
+    pub fn set_wait_strategy(&mut self, wait: crate::WaitStrategy) {
+        self.rx.set_wait_strategy(wait);
     }
 
     /// The chunk reader (for a pattern subscriber's registrations while it waits).
@@ -710,7 +764,7 @@ impl RecordSubscriber {
     }
 }
 
-impl fmt::Debug for RecordSubscriber {
+impl<R> fmt::Debug for RecordSubscriber<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordSubscriber")
             .field("position", &self.next)

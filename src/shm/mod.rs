@@ -133,12 +133,14 @@ mod file;
 mod header;
 mod plain;
 mod publisher;
+mod records;
 mod region;
 mod subscriber;
 
 pub use header::{fingerprint, validate_header, RingInfo, HEADER_BYTES, LAYOUT_VERSION, MAGIC};
 pub use plain::Plain;
 pub use publisher::ShmPublisher;
+pub use records::{ShmRecordPublisher, ShmRecordSubscriber};
 pub use subscriber::ShmSubscriber;
 
 use crate::error::ShmError;

@@ -163,6 +163,24 @@ impl<T: Plain> ShmPublisher<T> {
         seq
     }
 
+    /// Writes `n` messages made by `fill(0..n)` as one unit, then one store of `head`: a
+    /// subscriber that opens the file starts at a unit's boundary (record topics frame one
+    /// record across several slots). Returns the first sequence number.
+    pub(crate) fn send_unit(&mut self, n: usize, mut fill: impl FnMut(usize) -> T) -> u64 {
+        let start = self.next;
+        for i in 0..n {
+            let seq = start + i as u64;
+            self.region.slot(seq).write(seq, fill(i));
+        }
+        self.next = start + n as u64;
+        // Release: as in `send`.
+        self.region
+            .header()
+            .word(W_HEAD)
+            .store(self.next, Ordering::Release);
+        start
+    }
+
     /// Number of messages sent so far (the next sequence number).
     pub fn sent(&self) -> u64 {
         self.next

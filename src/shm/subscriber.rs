@@ -257,6 +257,21 @@ impl<T: Plain> ShmSubscriber<T> {
         self.cur.pos = 0;
     }
 
+    /// Message `seq` if its slot holds it whole now (validated as any read), for record
+    /// topics to find a record's number from its neighbours. Trusts nothing more than a read.
+    pub(crate) fn peek(&self, seq: u64) -> Option<T> {
+        match self.region.read(seq) {
+            Read::Ready(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Where the stream ends now: the final head once closed, else the head (if the slots
+    /// agree with it).
+    pub(crate) fn end(&self) -> Option<u64> {
+        self.region.closed().or_else(|| self.region.published())
+    }
+
     /// This subscriber's counters (`parks` stays 0: it never parks).
     pub fn stats(&self) -> SubscriberStats {
         self.cur.stats
