@@ -8,6 +8,10 @@
 //! ring (its pages are not writable) nor slow the publisher (it writes nothing the publisher
 //! reads: it writes nothing shared at all).
 //!
+//! Record topics (messages of any length, `seqcast::record`) live in shared memory too:
+//! [`ShmRecordPublisher`] and [`ShmRecordSubscriber`] frame records across the slots of such
+//! a ring, with a record layer that trusts no framing word of the file.
+//!
 //! # File layout
 //! ```text
 //! offset 0    header line 0 (128 B)  written once, before `magic` is published
