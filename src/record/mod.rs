@@ -400,7 +400,8 @@ pub struct RecordSubscriber {
     /// async wait brought), handled before reading on.
     stash: Option<Result<Chunk, TryRecvError>>,
     partial: Option<Partial>,
-    /// The bytes of `partial`, in a buffer kept for reuse (the caller's buffer stays theirs).
+    /// The bytes of `partial`: the caller's buffer, swapped in at the `Empty` and swapped back
+    /// at the resume (empty otherwise), so keeping a partial record copies nothing.
     partial_bytes: Vec<u8>,
     max_len: usize,
     count: Arc<Count>,
@@ -581,8 +582,10 @@ impl RecordSubscriber {
             }
             let (seq, len, mut left) = match self.partial.take() {
                 Some(p) => {
-                    buf.clear();
-                    buf.extend_from_slice(&self.partial_bytes);
+                    // The bytes kept at the `Empty` below, back without a copy (a caller that
+                    // reuses one buffer gets its own back: the two were swapped there).
+                    core::mem::swap(buf, &mut self.partial_bytes);
+                    self.partial_bytes.clear();
                     (p.seq, p.len, p.left)
                 }
                 None => loop {
@@ -663,10 +666,12 @@ impl RecordSubscriber {
                     Ok(n) => left -= n,
                     Err(TryRecvError::Empty) => {
                         // The publisher is writing the rest right now: keep what arrived.
+                        // Kept by swapping buffers, not by copying: a receiver polling a large
+                        // record as it is written finds it incomplete many times, and a copy
+                        // each time (and another at each resume) is quadratic in its length.
                         self.partial = Some(Partial { seq, len, left });
                         self.partial_bytes.clear();
-                        self.partial_bytes.extend_from_slice(buf);
-                        buf.clear();
+                        core::mem::swap(&mut self.partial_bytes, buf);
                         return Err(TryRecvError::Empty);
                     }
                     Err(e) => {
