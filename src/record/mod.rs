@@ -141,8 +141,11 @@ fn pack_full(bytes: &[u8; NEXT_BYTES], words: &mut [u64; 6]) {
     }
 }
 
-/// Appends the first `n` bytes held in `words` (at most 48) to `out`, in one copy.
-#[inline]
+/// Appends the first `n` bytes held in `words` (at most 48) to `out`, in one copy. Out of
+/// line and cold: once per record (its first chunk, its last), so the per-chunk path that
+/// calls it stays small enough for the compiler to inline into the run read.
+#[cold]
+#[inline(never)]
 fn unpack(words: &[u64], n: usize, out: &mut Vec<u8>) {
     let mut b = [0u8; NEXT_BYTES];
     for (i, w) in words.iter().enumerate() {
