@@ -141,11 +141,8 @@ fn pack_full(bytes: &[u8; NEXT_BYTES], words: &mut [u64; 6]) {
     }
 }
 
-/// Appends the first `n` bytes held in `words` (at most 48) to `out`, in one copy. Out of
-/// line and cold: once per record (its first chunk, its last), so the per-chunk path that
-/// calls it stays small enough for the compiler to inline into the run read.
-#[cold]
-#[inline(never)]
+/// Appends the first `n` bytes held in `words` (at most 48) to `out`, in one copy.
+#[inline]
 fn unpack(words: &[u64], n: usize, out: &mut Vec<u8>) {
     let mut b = [0u8; NEXT_BYTES];
     for (i, w) in words.iter().enumerate() {
@@ -174,8 +171,16 @@ fn unpack_next(c: &Chunk, left: usize, out: &mut Vec<u8>) {
     if left >= NEXT_BYTES {
         out.extend_from_slice(&unpack_full(words));
     } else {
-        unpack(words, left, out);
+        unpack_tail(words, left, out);
     }
+}
+
+/// [`unpack`] for a record's last, partial chunk: out of line and cold (once per record), so
+/// the per-chunk delivery that calls it stays small enough for the compiler to inline.
+#[cold]
+#[inline(never)]
+fn unpack_tail(words: &[u64; 6], n: usize, out: &mut Vec<u8>) {
+    unpack(words, n, out);
 }
 
 /// Records published so far on one topic: written by its publisher after each record, read
