@@ -491,6 +491,9 @@ pub(crate) fn read_run<'a, T: Copy + 'a>(
         // `2s+2` in `write`, so each copy sees at least its message's words.
         fence(Ordering::Acquire);
         let dst = buf.0.as_mut_ptr();
+        // An index loop: `i` also places the copy in `buf` (and iterating `slots[..ready]`
+        // measured slower: about 500 more instructions per 4 KiB record under callgrind).
+        #[allow(clippy::needless_range_loop)]
         for i in 0..ready {
             // `i * words + words <= per_chunk * words <= RUN_WORDS`: inside `buf`.
             let out = dst.wrapping_add(i * words);
