@@ -1033,8 +1033,8 @@ fn shm_records_and_typed_rings_do_not_open_as_each_other() {
 }
 
 /// Where chunk words sit in a record ring's slot: the stamp, then the chunk's seven words.
-const FRAME_WORD: u64 = 0;
-const LEN_WORD: u64 = 1;
+const FRAME_WORD: u64 = 6;
+const LEN_WORD: u64 = 5;
 
 #[test]
 fn shm_records_with_corrupt_framing_are_lost_and_reported() {

@@ -5,10 +5,15 @@
 //! record is framed into one or more consecutive slots ("chunks") of the ordinary ring, with
 //! line-aligned slots of 56 payload bytes, so a chunk with its stamp is one cache line:
 //!
-//! | chunk | word 0 (framing) | word 1 | words 1 or 2 .. 6 |
+//! | chunk | words 0 .. 4 or 5 | word 5 | word 6 (framing) |
 //! |---|---|---|---|
-//! | first | `2m + 1` (`m`: the record's message number) | the record's length | 40 bytes of the record |
-//! | continuation | `2m` | | 48 bytes of the record |
+//! | first | 40 bytes of the record | the record's length | `2m + 1` (`m`: the record's message number) |
+//! | continuation | 48 bytes of the record | | `2m` |
+//!
+//! The framing word comes last so that the record bytes of a continuation chunk are words
+//! 0 .. 5, the three 16-byte pairs the slot copy moves (`ring::slot`): a receiver reads them
+//! back with the same sizes and offsets they were stored with, and its loads are served from
+//! the store buffer instead of stalling on a store they only partly overlap.
 //!
 //! A record of `len` bytes takes `1 + ceil((len - 40) / 48)` chunks (one for up to 40 bytes),
 //! written back to back as one unit: the head is stored and parked subscribers are woken
@@ -101,8 +106,10 @@ pub(crate) type Chunk = [u64; 7];
 const CHUNK_BYTES: usize = 64;
 const FIRST_BYTES: usize = 40;
 const NEXT_BYTES: usize = 48;
-/// The framing word of a chunk (`2m + 1` in a first chunk, `2m` in a continuation).
-pub(crate) const FRAME: usize = 0;
+/// The framing word of a chunk (`2m + 1` in a first chunk, `2m` in a continuation), and the
+/// length word of a first chunk.
+pub(crate) const FRAME: usize = 6;
+const LEN: usize = 5;
 
 /// Chunks a record of `len` bytes takes.
 pub(crate) const fn chunks_for(len: usize) -> usize {
@@ -120,7 +127,8 @@ pub(crate) const fn len_for(chunks: usize) -> usize {
 
 /// Packs `bytes` (at most 8 per word, at most 48 in all) into `words`, little-endian,
 /// zero-padded. Through one stack buffer, so that the compiler emits one copy per chunk
-/// instead of one per word.
+/// instead of one per word. For the short tail of a record: whole continuation chunks go
+/// through [`pack_full`].
 #[inline]
 fn pack(bytes: &[u8], words: &mut [u64]) {
     let mut b = [0u8; NEXT_BYTES];
@@ -129,6 +137,17 @@ fn pack(bytes: &[u8], words: &mut [u64]) {
         let mut word = [0u8; 8];
         word.copy_from_slice(&b[i * 8..i * 8 + 8]);
         *w = u64::from_le_bytes(word);
+    }
+}
+
+/// Packs 48 bytes into the six record words of a continuation chunk. The sizes are
+/// constants, so this is three 16-byte loads with no call and no padding buffer (a
+/// variable-length `pack` costs a `memcpy` call per chunk: most of a 4 KiB send).
+#[inline(always)]
+fn pack_full(bytes: &[u8; NEXT_BYTES], words: &mut [u64; 6]) {
+    for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        // `chunks_exact(8)`: every `b` is 8 bytes, so the conversion cannot fail.
+        *w = u64::from_le_bytes(b.try_into().expect("8 bytes"));
     }
 }
 
@@ -142,21 +161,59 @@ fn unpack(words: &[u64], n: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&b[..n]);
 }
 
+/// The 48 record bytes of a continuation chunk's six words (a constant-size copy, as
+/// [`pack_full`]; the caller appends it whole).
+#[inline(always)]
+fn unpack_full(words: &[u64; 6]) -> [u8; NEXT_BYTES] {
+    let mut b = [0u8; NEXT_BYTES];
+    for (d, w) in b.chunks_exact_mut(8).zip(words) {
+        d.copy_from_slice(&w.to_le_bytes());
+    }
+    b
+}
+
+/// Appends a continuation chunk's record bytes to `out`: `left` is how many bytes of the
+/// record are still missing. A whole chunk (every one but a record's last) is one
+/// constant-size append.
+#[inline(always)]
+fn unpack_next(c: &Chunk, left: usize, out: &mut Vec<u8>) {
+    let words: &[u64; 6] = c[..6].try_into().expect("6 words");
+    if left >= NEXT_BYTES {
+        out.extend_from_slice(&unpack_full(words));
+    } else {
+        unpack_tail(words, left, out);
+    }
+}
+
+/// [`unpack`] for a record's last, partial chunk: out of line and cold (once per record), so
+/// the per-chunk delivery that calls it stays small enough for the compiler to inline.
+#[cold]
+#[inline(never)]
+fn unpack_tail(words: &[u64; 6], n: usize, out: &mut Vec<u8>) {
+    unpack(words, n, out);
+}
+
 /// The chunks of record `seq` (`record` at most `max_len` bytes): `fill(i)` is chunk `i` of
-/// `chunks_for(record.len())`, asked for in order (module docs for the format).
+/// `chunks_for(record.len())`, asked for in order (module docs for the format): continuation
+/// chunk `i` takes the next 48 bytes, the last one the remainder.
 pub(crate) fn frame(record: &[u8], seq: u64) -> impl FnMut(usize) -> Chunk + '_ {
     let len = record.len();
     let rest = record.get(FIRST_BYTES..).unwrap_or_default();
+    let mut whole = rest.chunks_exact(NEXT_BYTES);
+    let tail = whole.remainder();
     move |i: usize| {
         let mut c: Chunk = [0; 7];
         if i == 0 {
             c[FRAME] = seq << 1 | 1;
-            c[1] = len as u64;
-            pack(&record[..len.min(FIRST_BYTES)], &mut c[2..]);
+            c[LEN] = len as u64;
+            pack(&record[..len.min(FIRST_BYTES)], &mut c[..LEN]);
         } else {
             c[FRAME] = seq << 1;
-            let from = (i - 1) * NEXT_BYTES;
-            pack(&rest[from..rest.len().min(from + NEXT_BYTES)], &mut c[1..]);
+            let words: &mut [u64; 6] = (&mut c[..FRAME]).try_into().expect("6 words");
+            match whole.next() {
+                Some(b) => pack_full(b.try_into().expect("48 bytes"), words),
+                None => pack(tail, words),
+            }
         }
         c
     }
@@ -377,7 +434,8 @@ pub struct RecordSubscriber<R = Subscriber<Chunk>> {
     /// async wait brought), handled before reading on.
     stash: Option<Result<Chunk, TryRecvError>>,
     partial: Option<Partial>,
-    /// The bytes of `partial`, in a buffer kept for reuse (the caller's buffer stays theirs).
+    /// The bytes of `partial`: the caller's buffer, swapped in at the `Empty` and swapped back
+    /// at the resume (empty otherwise), so keeping a partial record copies nothing.
     partial_bytes: Vec<u8>,
     max_len: usize,
     count: Arc<Count>,
@@ -430,12 +488,12 @@ impl RecordSubscriber {
                 Some(0)
             } else {
                 match view.subscribe_at(start - 1).try_recv() {
-                    // First or continuation chunk, its word 0 holds `2m + 1` or `2m`. (The
+                    // First or continuation chunk, its framing word holds `2m + 1` or `2m`. (The
                     // loom teeth build drops the `+ 1`: `loom-tests/tests/shared_record.rs`.)
                     #[cfg(not(seqcast_loom_broken_attach))]
-                    Ok(c) => Some((c[0] >> 1) + 1),
+                    Ok(c) => Some((c[FRAME] >> 1) + 1),
                     #[cfg(seqcast_loom_broken_attach)]
-                    Ok(c) => Some(c[0] >> 1),
+                    Ok(c) => Some(c[FRAME] >> 1),
                     // The chunk is complete (the head is stored after it), but the head was
                     // loaded Relaxed: its stamp may not be visible to this thread yet. Look
                     // again rather than guess a number.
@@ -471,7 +529,7 @@ impl RecordSubscriber {
             let start = rx.position();
             match view.subscribe_at(start).try_recv() {
                 Ok(c) => {
-                    let (m, first) = (c[0] >> 1, c[0] & 1 == 1);
+                    let (m, first) = (c[FRAME] >> 1, c[FRAME] & 1 == 1);
                     let mut sub = RecordSubscriber::new(rx, m, max_len, count.clone());
                     if !first {
                         sub.next = m + 1;
@@ -567,8 +625,10 @@ impl<R: ChunkReader> RecordSubscriber<R> {
             }
             let (seq, len, mut left) = match self.partial.take() {
                 Some(p) => {
-                    buf.clear();
-                    buf.extend_from_slice(&self.partial_bytes);
+                    // The bytes kept at the `Empty` below, back without a copy (a caller that
+                    // reuses one buffer gets its own back: the two were swapped there).
+                    core::mem::swap(buf, &mut self.partial_bytes);
+                    self.partial_bytes.clear();
                     (p.seq, p.len, p.left)
                 }
                 None => loop {
@@ -613,7 +673,7 @@ impl<R: ChunkReader> RecordSubscriber<R> {
                         self.lost_upto = self.lost_upto.max(m + 1);
                         continue;
                     }
-                    let len = c[1] as usize;
+                    let len = c[LEN] as usize;
                     if (m < self.next || len > self.max_len) && !R::TRUSTED {
                         // Not a record a publisher wrote here (a number gone back, a length
                         // over the limit): garbage, skipped with whatever follows it.
@@ -634,7 +694,7 @@ impl<R: ChunkReader> RecordSubscriber<R> {
                     debug_assert!(len <= self.max_len);
                     buf.clear();
                     buf.reserve(len);
-                    unpack(&c[2..], len.min(FIRST_BYTES), buf);
+                    unpack(&c[..LEN], len.min(FIRST_BYTES), buf);
                     break (m, len, chunks_for(len) - 1);
                 },
             };
@@ -644,7 +704,7 @@ impl<R: ChunkReader> RecordSubscriber<R> {
                 let mut foreign = false;
                 let mut take = |c: Chunk, buf: &mut Vec<u8>| {
                     if c[FRAME] == seq << 1 && !foreign {
-                        unpack(&c[1..], (len - buf.len()).min(NEXT_BYTES), buf);
+                        unpack_next(&c, len - buf.len(), buf);
                     } else {
                         debug_assert!(!R::TRUSTED, "chunk of another record");
                         foreign = true;
@@ -668,10 +728,12 @@ impl<R: ChunkReader> RecordSubscriber<R> {
                     Ok(n) => left -= n,
                     Err(TryRecvError::Empty) => {
                         // The publisher is writing the rest right now: keep what arrived.
+                        // Kept by swapping buffers, not by copying: a receiver polling a large
+                        // record as it is written finds it incomplete many times, and a copy
+                        // each time (and another at each resume) is quadratic in its length.
                         self.partial = Some(Partial { seq, len, left });
                         self.partial_bytes.clear();
-                        self.partial_bytes.extend_from_slice(buf);
-                        buf.clear();
+                        core::mem::swap(&mut self.partial_bytes, buf);
                         return Err(TryRecvError::Empty);
                     }
                     Err(e) => {
