@@ -3,7 +3,7 @@
 //! same run with the same payloads.
 //!
 //! ```text
-//! cd compare-ipc && cargo run --release -- [--rounds 9] [--samples 10000] [--quick]
+//! cd compare-ipc && cargo run --release -- [--rounds 15] [--samples 5000] [--quick] [--help]
 //! ```
 //!
 //! The process that runs is the publisher; for every measurement it sets up the channel,
@@ -186,7 +186,7 @@ fn main() {
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "options: --rounds N (9) --thr-rounds N (3) --samples N (10000) --warmup N (1000)\n\
+            "options: --rounds N (15) --thr-rounds N (5) --samples N (5000) --warmup N (1000)\n\
              \x20        --interval-ns N (2000) --burst-ms N (500) --sizes 8,64,1024\n\
              \x20        --pub-core N (0) --sub-core N (1) --quick"
         );
@@ -194,9 +194,9 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let opts = Opts {
-        rounds: num(&args, "--rounds", if quick { 3 } else { 9 }),
-        thr_rounds: num(&args, "--thr-rounds", if quick { 1 } else { 3 }),
-        samples: num(&args, "--samples", if quick { 2000 } else { 10_000 }),
+        rounds: num(&args, "--rounds", if quick { 3 } else { 15 }),
+        thr_rounds: num(&args, "--thr-rounds", if quick { 1 } else { 5 }),
+        samples: num(&args, "--samples", if quick { 2000 } else { 5000 }),
         warmup: num(&args, "--warmup", 1000),
         interval_ns: num(&args, "--interval-ns", 2000),
         burst_ms: num(&args, "--burst-ms", if quick { 200 } else { 500 }),
@@ -466,7 +466,7 @@ fn subscriber(args: &[String]) {
         Mode::Lat
     };
     let warmup: usize = num(args, "--warmup", 1000);
-    let samples: usize = num(args, "--samples", 10_000);
+    let samples: usize = num(args, "--samples", 5000);
     pin(num(args, "--core", 1));
     let ready = || {
         println!("ready");
@@ -671,14 +671,22 @@ fn machine() -> String {
     )
     .map(|s| s.trim().to_owned())
     .unwrap_or_else(|_| "?".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // SAFETY: sysconf only reads its argument.
+    let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     format!("{cpu}, {cores} CPUs, Linux {kernel}, clocksource {clock}")
+}
+
+/// `/proc/loadavg`: other work on the machine is what widens the ranges.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn orchestrate(opts: &Opts) {
     pin(opts.pub_core);
     println!("# seqcast-compare-ipc: cross-process one-way latency and burst throughput");
-    println!("machine: {}", machine());
+    println!("machine: {}; load average {}", machine(), loadavg());
     println!(
         "iceoryx2 {} (ipc service), seqcast {} (shm); publisher on core {}, subscriber on core {}",
         locked_version("iceoryx2"),
@@ -778,7 +786,7 @@ fn orchestrate(opts: &Opts) {
             thr[c].push(row);
         }
     }
-    println!("throughput runs took {:.1} s", start.elapsed().as_secs_f64());
+    println!("throughput runs took {:.1} s; load average {}", start.elapsed().as_secs_f64(), loadavg());
     println!();
 
     println!("## One-way latency, publisher process -> subscriber process");
