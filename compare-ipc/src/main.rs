@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use iceoryx2::prelude::*;
 use seqcast::error::TryRecvError;
+use seqcast::LagPolicy;
 use seqcast::shm::{Plain, ShmPublisher, ShmSubscriber};
 
 /// `CLOCK_MONOTONIC` in nanoseconds: system-wide, so stamps compare across processes.
@@ -92,6 +93,9 @@ enum Lib {
     Raw,
     /// `seqcast::shm`, busy-polling `try_recv`.
     Seqcast,
+    /// The same with `LagPolicy::SkipToNewest` (a lapped reader resumes at the newest
+    /// message instead of the oldest, which the publisher overwrites next).
+    SeqcastNewest,
     /// iceoryx2 ipc publish-subscribe, safe overflow (the oldest queued sample is dropped
     /// when the subscriber's queue is full: lossy, like seqcast).
     Ice,
@@ -104,6 +108,7 @@ impl Lib {
         match self {
             Lib::Raw => "raw",
             Lib::Seqcast => "seqcast",
+            Lib::SeqcastNewest => "seqcast-newest",
             Lib::Ice => "iceoryx2",
             Lib::IceBp => "iceoryx2-bp",
         }
@@ -112,6 +117,7 @@ impl Lib {
         match s {
             "raw" => Lib::Raw,
             "seqcast" => Lib::Seqcast,
+            "seqcast-newest" => Lib::SeqcastNewest,
             "iceoryx2" => Lib::Ice,
             "iceoryx2-bp" => Lib::IceBp,
             _ => panic!("unknown --lib {s}"),
@@ -121,6 +127,7 @@ impl Lib {
         match self {
             Lib::Raw => "raw cache line (stamp + seq word)",
             Lib::Seqcast => "seqcast::shm",
+            Lib::SeqcastNewest => "seqcast::shm, SkipToNewest",
             Lib::Ice => "iceoryx2 (safe overflow)",
             Lib::IceBp => "iceoryx2 (RetryUntilDelivered)",
         }
@@ -406,7 +413,7 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
             let _ = std::fs::remove_file(&line.path);
             (sent, ns, kv)
         }
-        Lib::Seqcast => with_size!(size, P => {
+        Lib::Seqcast | Lib::SeqcastNewest => with_size!(size, P => {
             let mut tx = ShmPublisher::<Msg<P>>::create(&name, DEPTH, "compare-ipc::Msg")
                 .expect("create the seqcast ring");
             let child = Child::spawn(opts, lib, size, mode, &name);
@@ -487,11 +494,13 @@ fn subscriber(args: &[String]) {
                 Poll::Msg(stamp.load(Ordering::Relaxed))
             }, || 0)
         }
-        Lib::Seqcast => with_size!(size, P => {
-            let rx = std::cell::RefCell::new(
-                ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
-                    .expect("open the seqcast ring"),
-            );
+        Lib::Seqcast | Lib::SeqcastNewest => with_size!(size, P => {
+            let mut rx = ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
+                .expect("open the seqcast ring");
+            if lib == Lib::SeqcastNewest {
+                rx.set_lag_policy(LagPolicy::SkipToNewest);
+            }
+            let rx = std::cell::RefCell::new(rx);
             ready();
             consume(mode, warmup, samples, || match rx.borrow_mut().try_recv() {
                 Ok(m) => Poll::Msg(m.sent_ns),
@@ -750,6 +759,7 @@ fn orchestrate(opts: &Opts) {
     let mut tcases: Vec<(Lib, usize)> = Vec::new();
     for &s in opts.sizes.iter().filter(|&&s| s <= 64) {
         tcases.push((Lib::Seqcast, s));
+        tcases.push((Lib::SeqcastNewest, s));
         tcases.push((Lib::Ice, s));
         tcases.push((Lib::IceBp, s));
     }
