@@ -30,6 +30,19 @@ use seqcast::error::TryRecvError;
 use seqcast::LagPolicy;
 use seqcast::shm::{Plain, ShmPublisher, ShmSubscriber};
 
+/// Nanoseconds the calling thread has spent runnable but waiting for its core (the second
+/// field of `/proc/thread-self/schedstat`): other work on the machine took the core.
+fn waited_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// A round counts as clean when publisher and subscriber together waited less than this for
+/// their cores.
+const CLEAN_WAIT_NS: u64 = 50_000;
+
 /// `CLOCK_MONOTONIC` in nanoseconds: system-wide, so stamps compare across processes.
 #[inline(always)]
 fn now_ns() -> u64 {
@@ -318,15 +331,18 @@ enum Drive {
 }
 
 impl Drive {
-    /// Returns (messages sent, elapsed ns) for a burst, zeros when paced.
-    fn run(&self, send: impl FnMut(u64)) -> (u64, u64) {
-        match *self {
+    /// Returns (messages sent, elapsed ns) for a burst, zeros when paced, and how often the
+    /// nanoseconds the publisher waited for its core meanwhile.
+    fn run(&self, send: impl FnMut(u64)) -> (u64, u64, u64) {
+        let before = waited_ns();
+        let (sent, ns) = match *self {
             Drive::Paced(n, interval) => {
                 paced(n, interval, send);
                 (0, 0)
             }
             Drive::Burst(ms) => burst(ms, send),
-        }
+        };
+        (sent, ns, waited_ns() - before)
     }
 }
 
@@ -397,31 +413,31 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
         Mode::Lat => Drive::Paced(opts.warmup + opts.samples, opts.interval_ns),
         Mode::Thr => Drive::Burst(opts.burst_ms),
     };
-    let (sent, pub_ns, mut kv) = match lib {
+    let (sent, pub_ns, pre, mut kv) = match lib {
         Lib::Raw => {
             let path = format!("/dev/shm/{name}");
             let line = RawLine::map(&path, true);
             let child = Child::spawn(opts, lib, size, mode, &name);
             let (stamp, seq) = (line.word(0), line.word(1));
             let mut n = 0u64;
-            let (sent, ns) = drive.run(|t| {
+            let (sent, ns, pre) = drive.run(|t| {
                 n += 1;
                 stamp.store(t, Ordering::Relaxed);
                 seq.store(n, Ordering::Release);
             });
             let kv = child.finish();
             let _ = std::fs::remove_file(&line.path);
-            (sent, ns, kv)
+            (sent, ns, pre, kv)
         }
         Lib::Seqcast | Lib::SeqcastNewest => with_size!(size, P => {
             let mut tx = ShmPublisher::<Msg<P>>::create(&name, DEPTH, "compare-ipc::Msg")
                 .expect("create the seqcast ring");
             let child = Child::spawn(opts, lib, size, mode, &name);
-            let (sent, ns) = drive.run(|t| {
+            let (sent, ns, pre) = drive.run(|t| {
                 tx.send(Msg::new(t));
             });
             let kv = child.finish();
-            (sent, ns, kv)
+            (sent, ns, pre, kv)
         }),
         Lib::Ice | Lib::IceBp => with_size!(size, P => {
             let node = NodeBuilder::new()
@@ -447,16 +463,17 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
                 .create()
                 .expect("iceoryx2 publisher");
             let child = Child::spawn(opts, lib, size, mode, &name);
-            let (sent, ns) = drive.run(|t| {
+            let (sent, ns, pre) = drive.run(|t| {
                 let sample = publisher.loan_uninit().expect("loan");
                 sample.write_payload(Msg::new(t)).send().expect("send");
             });
             let kv = child.finish();
-            (sent, ns, kv)
+            (sent, ns, pre, kv)
         }),
     };
     kv.push(("sent".into(), sent));
     kv.push(("pub_ns".into(), pub_ns));
+    kv.push(("pub_waited".into(), pre));
     kv
 }
 
@@ -475,7 +492,9 @@ fn subscriber(args: &[String]) {
     let warmup: usize = num(args, "--warmup", 1000);
     let samples: usize = num(args, "--samples", 5000);
     pin(num(args, "--core", 1));
+    let base = std::cell::Cell::new(0);
     let ready = || {
+        base.set(waited_ns());
         println!("ready");
         std::io::stdout().flush().unwrap();
     };
@@ -530,7 +549,7 @@ fn subscriber(args: &[String]) {
             }, || 0)
         }),
     };
-    println!("{result}");
+    println!("{result} waited={}", waited_ns() - base.get());
 }
 
 enum Poll {
@@ -718,8 +737,8 @@ fn orchestrate(opts: &Opts) {
         cases.push((Lib::Seqcast, s));
         cases.push((Lib::Ice, s));
     }
-    // per case: rounds of (p50, p90, p99, max, received, n, missed)
-    let mut lat: Vec<Vec<[f64; 4]>> = vec![Vec::new(); cases.len()];
+    // per case: rounds of ([p50, p90, p99, max], waited over CLEAN_WAIT_NS)
+    let mut lat: Vec<Vec<([f64; 4], bool)>> = vec![Vec::new(); cases.len()];
     let mut lost: Vec<u64> = vec![0; cases.len()];
     let per_run = (opts.warmup + opts.samples + 1) as u64;
     let start = std::time::Instant::now();
@@ -736,9 +755,12 @@ fn orchestrate(opts: &Opts) {
                 get(&kv, "max") as f64,
             ];
             // The stop message is not counted in `received`.
-            lost[c] += per_run - 1 - get(&kv, "received");
+            let lost_now = per_run - 1 - get(&kv, "received");
+            lost[c] += lost_now;
+            let (pp, sp) = (get(&kv, "pub_waited"), get(&kv, "waited"));
             println!(
-                "lat round {} {:<8} {:>4} B: n={} p50={} p90={} p99={} max={} lost={}",
+                "lat round {} {:<8} {:>4} B: n={} p50={} p90={} p99={} max={} lost={lost_now} \
+                 waited pub={pp} sub={sp} ns",
                 round + 1,
                 lib.arg(),
                 size,
@@ -747,9 +769,8 @@ fn orchestrate(opts: &Opts) {
                 row[1],
                 row[2],
                 row[3],
-                per_run - 1 - get(&kv, "received")
             );
-            lat[c].push(row);
+            lat[c].push((row, pp + sp >= CLEAN_WAIT_NS));
         }
     }
     println!("latency runs took {:.1} s", start.elapsed().as_secs_f64());
@@ -763,8 +784,8 @@ fn orchestrate(opts: &Opts) {
         tcases.push((Lib::Ice, s));
         tcases.push((Lib::IceBp, s));
     }
-    // per case: rounds of (sent M/s, received M/s, received fraction, seqcast missed)
-    let mut thr: Vec<Vec<[f64; 4]>> = vec![Vec::new(); tcases.len()];
+    // per case: rounds of ([sent M/s, received M/s, received fraction], waited over CLEAN_WAIT_NS)
+    let mut thr: Vec<Vec<([f64; 3], bool)>> = vec![Vec::new(); tcases.len()];
     let start = std::time::Instant::now();
     for round in 0..opts.thr_rounds {
         for k in 0..tcases.len() {
@@ -778,10 +799,11 @@ fn orchestrate(opts: &Opts) {
                 sent / pub_ns * 1e3,
                 recv / sub_ns.max(1.0) * 1e3,
                 recv / sent,
-                get(&kv, "missed") as f64,
             ];
+            let (pp, sp) = (get(&kv, "pub_waited"), get(&kv, "waited"));
             println!(
-                "thr round {} {:<11} {:>4} B: sent={} in {:.0} ms ({:.2} M/s) received={} in {:.0} ms ({:.2} M/s) missed(lag)={}",
+                "thr round {} {:<14} {:>4} B: sent={} in {:.0} ms ({:.2} M/s) received={} in {:.0} ms \
+                 ({:.2} M/s) missed(lag)={} waited pub={pp} sub={sp} ns",
                 round + 1,
                 lib.arg(),
                 size,
@@ -791,66 +813,102 @@ fn orchestrate(opts: &Opts) {
                 recv,
                 sub_ns / 1e6,
                 row[1],
-                row[3]
+                get(&kv, "missed"),
             );
-            thr[c].push(row);
+            thr[c].push((row, pp + sp >= CLEAN_WAIT_NS));
         }
     }
-    println!("throughput runs took {:.1} s; load average {}", start.elapsed().as_secs_f64(), loadavg());
-    println!();
-
-    println!("## One-way latency, publisher process -> subscriber process");
-    println!();
     println!(
-        "Median over {} rounds of each round's percentile (range over rounds in brackets); \
-         {} samples per round, one every {} ns.",
-        opts.rounds, opts.samples, opts.interval_ns
+        "throughput runs took {:.1} s; load average {}",
+        start.elapsed().as_secs_f64(),
+        loadavg()
     );
     println!();
-    println!("| payload | path | p50 | p90 | p99 | lost |");
-    println!("|---|---|---|---|---|---|");
-    for (c, &(lib, size)) in cases.iter().enumerate() {
-        let col = |i: usize| {
-            let mut v: Vec<f64> = lat[c].iter().map(|r| r[i]).collect();
-            let r = range(&v);
-            format!("{} ({r})", ns(median(&mut v)))
-        };
+
+    let payload = |lib: Lib, size: usize| {
+        if lib == Lib::Raw {
+            "16 B".to_owned()
+        } else {
+            format!("{size} B")
+        }
+    };
+    for clean_only in [false, true] {
         println!(
-            "| {} | {} | {} | {} | {} | {} of {} |",
-            if lib == Lib::Raw {
-                "16 B".to_owned()
-            } else {
-                format!("{size} B")
-            },
-            lib.label(),
-            col(0),
-            col(1),
-            col(2),
-            lost[c],
-            (per_run - 1) * opts.rounds as u64
+            "## One-way latency, publisher process -> subscriber process{}",
+            if clean_only { ": clean rounds" } else { "" }
         );
+        println!();
+        println!(
+            "Median over rounds of each round's percentile (range over rounds in brackets); \
+             {} samples per round, one every {} ns.{}",
+            opts.samples,
+            opts.interval_ns,
+            if clean_only {
+                " Only rounds in which publisher and subscriber together waited less than \
+                 50 µs for their cores (/proc/thread-self/schedstat): what the path costs \
+                 when it has its cores."
+            } else {
+                ""
+            }
+        );
+        println!();
+        println!("| payload | path | rounds | p50 | p90 | p99 |{}", if clean_only { "" } else { " lost |" });
+        println!("|---|---|---|---|---|---|{}", if clean_only { "" } else { "---|" });
+        for (c, &(lib, size)) in cases.iter().enumerate() {
+            let rows: Vec<[f64; 4]> = lat[c]
+                .iter()
+                .filter(|(_, dirty)| !clean_only || !dirty)
+                .map(|(r, _)| *r)
+                .collect();
+            let col = |i: usize| {
+                if rows.is_empty() {
+                    return "—".to_owned();
+                }
+                let mut v: Vec<f64> = rows.iter().map(|r| r[i]).collect();
+                let r = range(&v);
+                format!("{} ({r})", ns(median(&mut v)))
+            };
+            let lost = if clean_only {
+                String::new()
+            } else {
+                format!(" {} of {} |", lost[c], (per_run - 1) * opts.rounds as u64)
+            };
+            println!(
+                "| {} | {} | {} of {} | {} | {} | {} |{lost}",
+                payload(lib, size),
+                lib.label(),
+                rows.len(),
+                lat[c].len(),
+                col(0),
+                col(1),
+                col(2),
+            );
+        }
+        println!();
     }
-    println!();
     println!("## Burst throughput to one subscriber process");
     println!();
     println!(
-        "Publisher flat out for {} ms; median over {} rounds (range). `received` is the \
-         subscriber's rate from its first message to the stop message.",
-        opts.burst_ms, opts.thr_rounds
+        "Publisher flat out for {} ms; median over rounds (range). `received` is the \
+         subscriber's rate from its first message to the stop message; `clean` counts the \
+         rounds in which the two processes together waited less than 50 µs for their cores.",
+        opts.burst_ms
     );
     println!();
-    println!("| payload | path | sent M msg/s | received M msg/s | received / sent |");
-    println!("|---|---|---|---|---|");
+    println!("| payload | path | clean | sent M msg/s | received M msg/s | received / sent |");
+    println!("|---|---|---|---|---|---|");
     for (c, &(lib, size)) in tcases.iter().enumerate() {
         let col = |i: usize, prec: usize| {
-            let mut v: Vec<f64> = thr[c].iter().map(|r| r[i]).collect();
+            let mut v: Vec<f64> = thr[c].iter().map(|(r, _)| r[i]).collect();
             let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = v.iter().copied().fold(0.0, f64::max);
             format!("{:.prec$} ({lo:.prec$}–{hi:.prec$})", median(&mut v))
         };
         println!(
-            "| {size} B | {} | {} | {} | {} |",
+            "| {size} B | {} | {} of {} | {} | {} | {} |",
             lib.label(),
+            thr[c].iter().filter(|(_, dirty)| !dirty).count(),
+            thr[c].len(),
             col(0, 2),
             col(1, 2),
             col(2, 3)
