@@ -3,7 +3,7 @@
 //! same run with the same payloads.
 //!
 //! ```text
-//! cd compare-ipc && cargo run --release -- [--rounds 15] [--samples 5000] [--quick] [--help]
+//! cd compare-ipc && cargo run --release -- [--rounds 31] [--samples 5000] [--quick] [--help]
 //! ```
 //!
 //! The process that runs is the publisher; for every measurement it sets up the channel,
@@ -206,7 +206,7 @@ fn main() {
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "options: --rounds N (15) --thr-rounds N (5) --samples N (5000) --warmup N (1000)\n\
+            "options: --rounds N (31) --thr-rounds N (11) --samples N (5000) --warmup N (1000)\n\
              \x20        --interval-ns N (2000) --burst-ms N (500) --sizes 8,64,1024\n\
              \x20        --pub-core N (0) --sub-core N (1) --quick"
         );
@@ -214,8 +214,8 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let opts = Opts {
-        rounds: num(&args, "--rounds", if quick { 3 } else { 15 }),
-        thr_rounds: num(&args, "--thr-rounds", if quick { 1 } else { 5 }),
+        rounds: num(&args, "--rounds", if quick { 3 } else { 31 }),
+        thr_rounds: num(&args, "--thr-rounds", if quick { 1 } else { 11 }),
         samples: num(&args, "--samples", if quick { 2000 } else { 5000 }),
         warmup: num(&args, "--warmup", 1000),
         interval_ns: num(&args, "--interval-ns", 2000),
