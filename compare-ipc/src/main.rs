@@ -770,7 +770,10 @@ fn orchestrate(opts: &Opts) {
                 row[2],
                 row[3],
             );
-            lat[c].push((row, pp + sp >= CLEAN_WAIT_NS));
+            // A round whose subscriber got nothing past the warm-up has no percentiles.
+            if get(&kv, "n") > 0 {
+                lat[c].push((row, pp + sp >= CLEAN_WAIT_NS));
+            }
         }
     }
     println!("latency runs took {:.1} s", start.elapsed().as_secs_f64());
@@ -879,7 +882,7 @@ fn orchestrate(opts: &Opts) {
                 payload(lib, size),
                 lib.label(),
                 rows.len(),
-                lat[c].len(),
+                opts.rounds,
                 col(0),
                 col(1),
                 col(2),
