@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use iceoryx2::prelude::*;
 use seqcast::error::TryRecvError;
-use seqcast::LagPolicy;
 use seqcast::shm::{Plain, ShmPublisher, ShmSubscriber};
+use seqcast::LagPolicy;
 
 /// Nanoseconds the calling thread has spent runnable but waiting for its core (the second
 /// field of `/proc/thread-self/schedstat`): other work on the machine took the core.
@@ -193,7 +193,10 @@ fn pin(core: usize) {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     };
     if !ok {
-        eprintln!("warning: could not pin to core {core}: {}", std::io::Error::last_os_error());
+        eprintln!(
+            "warning: could not pin to core {core}: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -504,14 +507,20 @@ fn subscriber(args: &[String]) {
             let (stamp, seq) = (line.word(0), line.word(1));
             let mut last = seq.load(Ordering::Acquire);
             ready();
-            consume(mode, warmup, samples, || {
-                let s = seq.load(Ordering::Acquire);
-                if s == last {
-                    return Poll::Empty;
-                }
-                last = s;
-                Poll::Msg(stamp.load(Ordering::Relaxed))
-            }, || 0)
+            consume(
+                mode,
+                warmup,
+                samples,
+                || {
+                    let s = seq.load(Ordering::Acquire);
+                    if s == last {
+                        return Poll::Empty;
+                    }
+                    last = s;
+                    Poll::Msg(stamp.load(Ordering::Relaxed))
+                },
+                || 0,
+            )
         }
         Lib::Seqcast | Lib::SeqcastNewest => with_size!(size, P => {
             let mut rx = ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
@@ -694,11 +703,10 @@ fn machine() -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "?".into());
-    let clock = std::fs::read_to_string(
-        "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-    )
-    .map(|s| s.trim().to_owned())
-    .unwrap_or_else(|_| "?".into());
+    let clock =
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "?".into());
     // SAFETY: sysconf only reads its argument.
     let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     format!("{cpu}, {cores} CPUs, Linux {kernel}, clocksource {clock}")
@@ -856,8 +864,14 @@ fn orchestrate(opts: &Opts) {
             }
         );
         println!();
-        println!("| payload | path | rounds | p50 | p90 | p99 |{}", if clean_only { "" } else { " lost |" });
-        println!("|---|---|---|---|---|---|{}", if clean_only { "" } else { "---|" });
+        println!(
+            "| payload | path | rounds | p50 | p90 | p99 |{}",
+            if clean_only { "" } else { " lost |" }
+        );
+        println!(
+            "|---|---|---|---|---|---|{}",
+            if clean_only { "" } else { "---|" }
+        );
         for (c, &(lib, size)) in cases.iter().enumerate() {
             let rows: Vec<[f64; 4]> = lat[c]
                 .iter()
