@@ -82,6 +82,8 @@ teeth() {
 
 teeth seqcast_loom_broken seqlock "seqlock violation" \
     "a stale read (completing stamp store Relaxed)"
+teeth seqcast_loom_broken replay "seqlock violation" \
+    "a stale read by a replaying subscriber racing a lap (completing stamp store Relaxed)"
 teeth seqcast_loom_broken_wakeup wakeup "deadlock" \
     "a lost wake-up (no publisher-side barrier)"
 teeth seqcast_loom_broken_room room "deadlock" \
