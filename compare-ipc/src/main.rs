@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use iceoryx2::prelude::*;
 use seqcast::error::TryRecvError;
-use seqcast::shm::{Plain, ShmPublisher, ShmSubscriber};
+use seqcast::shm::{Plain, ShmPublisher, ShmRecordPublisher, ShmRecordSubscriber, ShmSubscriber};
 use seqcast::LagPolicy;
 
 /// Nanoseconds the calling thread has spent runnable but waiting for its core (the second
@@ -87,6 +87,10 @@ macro_rules! with_size {
                 const $p: usize = 0;
                 $body
             }
+            32 => {
+                const $p: usize = 24;
+                $body
+            }
             64 => {
                 const $p: usize = 56;
                 $body
@@ -95,7 +99,7 @@ macro_rules! with_size {
                 const $p: usize = 1016;
                 $body
             }
-            s => panic!("unsupported size {s} (8, 64 or 1024)"),
+            s => panic!("unsupported size {s} (8, 32, 64 or 1024)"),
         }
     };
 }
@@ -109,6 +113,9 @@ enum Lib {
     /// The same with `LagPolicy::SkipToNewest` (a lapped reader resumes at the newest
     /// message instead of the oldest, which the publisher overwrites next).
     SeqcastNewest,
+    /// `seqcast::shm` record topic (`ShmRecordPublisher`): byte records, framed into the
+    /// ring's chunks; the record is the timestamp and padding up to the size.
+    Record,
     /// iceoryx2 ipc publish-subscribe, safe overflow (the oldest queued sample is dropped
     /// when the subscriber's queue is full: lossy, like seqcast).
     Ice,
@@ -122,6 +129,7 @@ impl Lib {
             Lib::Raw => "raw",
             Lib::Seqcast => "seqcast",
             Lib::SeqcastNewest => "seqcast-newest",
+            Lib::Record => "seqcast-record",
             Lib::Ice => "iceoryx2",
             Lib::IceBp => "iceoryx2-bp",
         }
@@ -131,6 +139,7 @@ impl Lib {
             "raw" => Lib::Raw,
             "seqcast" => Lib::Seqcast,
             "seqcast-newest" => Lib::SeqcastNewest,
+            "seqcast-record" => Lib::Record,
             "iceoryx2" => Lib::Ice,
             "iceoryx2-bp" => Lib::IceBp,
             _ => panic!("unknown --lib {s}"),
@@ -141,6 +150,7 @@ impl Lib {
             Lib::Raw => "raw cache line (stamp + seq word)",
             Lib::Seqcast => "seqcast::shm",
             Lib::SeqcastNewest => "seqcast::shm, SkipToNewest",
+            Lib::Record => "seqcast::shm record topic",
             Lib::Ice => "iceoryx2 (safe overflow)",
             Lib::IceBp => "iceoryx2 (RetryUntilDelivered)",
         }
@@ -442,6 +452,19 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
             let kv = child.finish();
             (sent, ns, pre, kv)
         }),
+        Lib::Record => {
+            // DEPTH chunks of 64 bytes: as many one-chunk records as the typed ring's slots.
+            let mut tx = ShmRecordPublisher::create(&name, DEPTH * 64, "compare-ipc::record")
+                .expect("create the seqcast record ring");
+            let child = Child::spawn(opts, lib, size, mode, &name);
+            let mut record = vec![0x5a_u8; size.max(8)];
+            let (sent, ns, pre) = drive.run(|t| {
+                record[..8].copy_from_slice(&t.to_le_bytes());
+                tx.send(&record).expect("record within the limit");
+            });
+            let kv = child.finish();
+            (sent, ns, pre, kv)
+        }
         Lib::Ice | Lib::IceBp => with_size!(size, P => {
             let node = NodeBuilder::new()
                 .create::<ipc::Service>()
@@ -536,6 +559,24 @@ fn subscriber(args: &[String]) {
                 Err(e) => panic!("seqcast subscriber: {e}"),
             }, || rx.borrow().stats().missed)
         }),
+        Lib::Record => {
+            let rx = ShmRecordSubscriber::open(&name, "compare-ipc::record")
+                .expect("open the seqcast record ring");
+            let rx = std::cell::RefCell::new(rx);
+            let mut buf = Vec::with_capacity(size.max(8));
+            ready();
+            consume(
+                mode,
+                warmup,
+                samples,
+                || match rx.borrow_mut().try_recv_into(&mut buf) {
+                    Ok(_) => Poll::Msg(u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"))),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Lagged(_)) => Poll::Empty,
+                    Err(e) => panic!("seqcast record subscriber: {e}"),
+                },
+                || rx.borrow().stats().missed,
+            )
+        }
         Lib::Ice | Lib::IceBp => with_size!(size, P => {
             let node = NodeBuilder::new()
                 .create::<ipc::Service>()
@@ -745,6 +786,11 @@ fn orchestrate(opts: &Opts) {
         cases.push((Lib::Seqcast, s));
         cases.push((Lib::Ice, s));
     }
+    // Record topics against typed ones, at 32 B (one chunk).
+    if !opts.sizes.contains(&32) {
+        cases.push((Lib::Seqcast, 32));
+    }
+    cases.push((Lib::Record, 32));
     // per case: rounds of ([p50, p90, p99, max], waited over CLEAN_WAIT_NS)
     let mut lat: Vec<Vec<([f64; 4], bool)>> = vec![Vec::new(); cases.len()];
     let mut lost: Vec<u64> = vec![0; cases.len()];
