@@ -50,7 +50,10 @@ fn replay_racing_a_lap() {
 #[test]
 #[cfg(not(seqcast_loom_broken))]
 fn replay_racing_a_lap_tiles_from_its_start() {
-    check("replay_racing_a_lap_tiles_from_its_start", replay_racing_a_lap);
+    check(
+        "replay_racing_a_lap_tiles_from_its_start",
+        replay_racing_a_lap,
+    );
 }
 
 #[test]
