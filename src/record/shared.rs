@@ -57,8 +57,14 @@ struct Shared {
 }
 
 /// A record topic's publisher for many threads (`Clone + Send + Sync`); what
-/// [`Bus::records`](crate::Bus::records) hands out. Producers take turns on a lock; subscribers
-/// never do (module docs above, in the source: `record/shared.rs`).
+/// [`Bus::records`](crate::Bus::records) hands out.
+///
+/// Producers take turns on a lock: a record's run of chunk positions and its message number
+/// must be claimed together, in the same order, and one atomic word cannot hold both. A send
+/// is the single-producer send plus one uncontended lock; one that waits for a gated
+/// subscriber holds the other producers back with it. Subscribers never take the lock, to
+/// subscribe or to receive, and closing (`Bus::remove`) never waits for a send in progress.
+/// For lock-free publishing from one thread, keep a [`record::channel`](super::channel).
 ///
 /// ```
 /// let tx = seqcast::record::channel(4096).0.into_shared();

@@ -153,13 +153,22 @@ impl ShmRecordSubscriber {
 
     /// Like [`open`](Self::open), at any path.
     pub fn open_at(path: impl AsRef<Path>, type_name: &str) -> Result<Self, ShmError> {
-        let chunks = ShmSubscriber::<Chunk>::open_at(path, &tag(type_name))?;
-        let start = chunks.position();
+        let path = path.as_ref();
         // The chunk below the head is the last of the record before (the publisher stores
-        // the head after whole records only). If it cannot be read (overwritten meanwhile, or
-        // garbage), start at number 0 and let the first record's number tell what was missed,
-        // skipping the rest of any record the start falls into.
-        let peeked = start.checked_sub(1).and_then(|p| chunks.peek(p));
+        // the head after whole records only), and names it. If it was overwritten between the
+        // open and the peek (a whole lap), open again; if it never reads (garbage), start at
+        // number 0 and let the first record's number tell what was missed, skipping the rest
+        // of any record the start falls into.
+        let mut tries = 0;
+        let (chunks, start, peeked) = loop {
+            let chunks = ShmSubscriber::<Chunk>::open_at(path, &tag(type_name))?;
+            let start = chunks.position();
+            let peeked = start.checked_sub(1).and_then(|p| chunks.peek(p));
+            tries += 1;
+            if peeked.is_some() || start == 0 || tries == 4 {
+                break (chunks, start, peeked);
+            }
+        };
         let next = peeked.map_or(0, |c| (c[FRAME] >> 1) + 1);
         let max = max_len(chunks.capacity());
         let mut rx = RecordSubscriber::new(chunks, next, max, Count::new());
