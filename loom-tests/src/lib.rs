@@ -418,3 +418,71 @@ mod tests {
         assert!([a[1], a[0], a[2]].check().is_err());
     }
 }
+
+/// What the record models share: records whose every byte names its record and index, and
+/// one checked receive.
+#[cfg(seqcast_loom)]
+pub mod records {
+    use seqcast::error::TryRecvError;
+    use seqcast::record::RecordSubscriber;
+
+    /// The models' ring size in bytes: 4 chunks of 64.
+    pub const RING: usize = 256;
+
+    /// Byte `i` of record `m`: the high bits name the record (never 0, so a word never
+    /// written reads as no record's), the low bits the index (so a byte moved within a record
+    /// is caught).
+    pub fn byte(m: u64, i: usize) -> u8 {
+        ((m as u8 + 1) << 5) | (i as u8 & 0x1F)
+    }
+
+    /// Record `m` of a model whose records have the lengths `lens`.
+    pub fn record_of(lens: &[usize], m: u64) -> Vec<u8> {
+        (0..lens[m as usize]).map(|i| byte(m, i)).collect()
+    }
+
+    /// What one checked receive gave.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Step {
+        /// Record `m`, whole.
+        Delivered(u64),
+        /// `Lagged(n)` reported at position `at`.
+        Lagged { at: u64, n: u64 },
+        /// Any other answer (`Empty`, `Closed`, ...), for the model to judge.
+        Other(TryRecvError),
+    }
+
+    /// One `try_recv_into`, checked: a delivery is exactly the record of the position it was
+    /// taken at and moves the position by 1; a lag report has `n > 0` and moves it by exactly
+    /// `n`. A wrong answer panics with "`what` violation".
+    pub fn step(rx: &mut RecordSubscriber, lens: &[usize], buf: &mut Vec<u8>, what: &str) -> Step {
+        let before = rx.position();
+        match rx.try_recv_into(buf) {
+            Ok(len) => {
+                assert_eq!(
+                    rx.position(),
+                    before + 1,
+                    "{what} violation: a delivery moved the position from {before} to {}",
+                    rx.position()
+                );
+                assert_eq!(len, buf.len());
+                let want = record_of(lens, before);
+                assert!(
+                    *buf == want,
+                    "{what} violation: record {before} is not whole: got {buf:?}, want {want:?}"
+                );
+                Step::Delivered(before)
+            }
+            Err(TryRecvError::Lagged(n)) => {
+                assert!(n > 0, "{what} violation: Lagged(0) at {before}");
+                assert_eq!(
+                    rx.position(),
+                    before + n,
+                    "{what} violation: Lagged({n}) at {before} moved the position by another amount"
+                );
+                Step::Lagged { at: before, n }
+            }
+            Err(e) => Step::Other(e),
+        }
+    }
+}

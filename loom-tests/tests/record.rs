@@ -44,22 +44,9 @@
 
 use loom::thread;
 use loom_tests::check;
+use loom_tests::records::{record_of, step, Step, RING};
 use seqcast::error::TryRecvError;
 use seqcast::record::{self, RecordPublisher, RecordSubscriber};
-
-/// The ring's size in bytes: 4 chunks of 64.
-const RING: usize = 256;
-
-/// Byte `i` of record `m`: the high bits name the record (never 0, so a word never written
-/// reads as no record's), the low bits the index (so a byte moved within a record is caught).
-fn byte(m: u64, i: usize) -> u8 {
-    ((m as u8 + 1) << 5) | (i as u8 & 0x1F)
-}
-
-/// Record `m` of a model whose records have the lengths `lens`.
-fn record_of(lens: &[usize], m: u64) -> Vec<u8> {
-    (0..lens[m as usize]).map(|i| byte(m, i)).collect()
-}
 
 /// A record topic on the 4-chunk ring, and a buffer to receive into.
 fn topic() -> (RecordPublisher, RecordSubscriber, Vec<u8>) {
@@ -84,36 +71,15 @@ struct Seen {
 fn read(rx: &mut RecordSubscriber, lens: &[usize], seen: &mut Seen, until: u64) -> bool {
     let mut buf = Vec::new();
     while rx.position() < until {
-        let before = rx.position();
-        match rx.try_recv_into(&mut buf) {
-            Ok(len) => {
-                assert_eq!(
-                    rx.position(),
-                    before + 1,
-                    "record violation: a delivery moved the position from {before} to {} ({seen:?})",
-                    rx.position()
-                );
-                assert_eq!(len, buf.len());
-                let want = record_of(lens, before);
-                assert!(
-                    buf == want,
-                    "record violation: record {before} is not whole: got {buf:?}, want {want:?}"
-                );
-                assert!(seen.delivered.last().is_none_or(|&l| l < before));
-                seen.delivered.push(before);
+        match step(rx, lens, &mut buf, "record") {
+            Step::Delivered(m) => {
+                assert!(seen.delivered.last().is_none_or(|&l| l < m));
+                seen.delivered.push(m);
             }
-            Err(TryRecvError::Lagged(n)) => {
-                assert!(n > 0, "record violation: Lagged(0) at {before}");
-                assert_eq!(
-                    rx.position(),
-                    before + n,
-                    "record violation: Lagged({n}) moved the position by another amount"
-                );
-                seen.lags.push((before, n));
-            }
-            Err(TryRecvError::Empty) => thread::yield_now(),
-            Err(TryRecvError::Closed) => return true,
-            Err(e) => panic!("record violation: a lossy record subscriber got {e:?}"),
+            Step::Lagged { at, n } => seen.lags.push((at, n)),
+            Step::Other(TryRecvError::Empty) => thread::yield_now(),
+            Step::Other(TryRecvError::Closed) => return true,
+            Step::Other(e) => panic!("record violation: a lossy record subscriber got {e:?}"),
         }
     }
     false

@@ -41,23 +41,10 @@
 
 use loom::thread;
 use loom_tests::check;
+use loom_tests::records::{record_of, step, Step, RING};
 use seqcast::error::{RecordError, TryRecvError};
 use seqcast::record::{self, RecordSubscriber, SharedRecordPublisher};
 use seqcast::Bus;
-
-/// The ring's size in bytes: 4 chunks of 64.
-const RING: usize = 256;
-
-/// Byte `i` of record `m`: the high bits name the record (never 0, so a word never written
-/// reads as no record's), the low bits the index (so a byte moved within a record is caught).
-fn byte(m: u64, i: usize) -> u8 {
-    ((m as u8 + 1) << 5) | (i as u8 & 0x1F)
-}
-
-/// Record `m` of a model whose records have the lengths `lens`.
-fn record_of(lens: &[usize], m: u64) -> Vec<u8> {
-    (0..lens[m as usize]).map(|i| byte(m, i)).collect()
-}
 
 /// A shared record topic on the 4-chunk ring (its first subscriber is dropped: each model
 /// makes its own).
@@ -86,37 +73,14 @@ fn drain(rx: &mut RecordSubscriber, lens: &[usize], what: &str) -> Seen {
     };
     let mut buf = Vec::new();
     loop {
-        let before = rx.position();
-        match rx.try_recv_into(&mut buf) {
-            Ok(len) => {
-                assert_eq!(
-                    rx.position(),
-                    before + 1,
-                    "{what} violation: a delivery moved the position from {before} to {} ({seen:?})",
-                    rx.position()
-                );
-                assert_eq!(len, buf.len());
-                let want = record_of(lens, before);
-                assert!(
-                    buf == want,
-                    "{what} violation: record {before} is not whole: got {buf:?}, want {want:?} ({seen:?})"
-                );
-                seen.delivered.push(before);
-            }
-            Err(TryRecvError::Lagged(n)) => {
-                assert!(n > 0, "{what} violation: Lagged(0) at {before}");
-                assert_eq!(
-                    rx.position(),
-                    before + n,
-                    "{what} violation: Lagged({n}) moved the position by another amount ({seen:?})"
-                );
-                seen.lags.push((before, n));
-            }
-            Err(TryRecvError::Closed) => break,
-            Err(TryRecvError::Empty) => {
+        match step(rx, lens, &mut buf, what) {
+            Step::Delivered(m) => seen.delivered.push(m),
+            Step::Lagged { at, n } => seen.lags.push((at, n)),
+            Step::Other(TryRecvError::Closed) => break,
+            Step::Other(TryRecvError::Empty) => {
                 panic!("{what} violation: Empty after every sender is done: the ring was left open ({seen:?})")
             }
-            Err(e) => panic!("{what} violation: a lossy record subscriber got {e:?}"),
+            Step::Other(e) => panic!("{what} violation: a lossy record subscriber got {e:?}"),
         }
     }
     assert_eq!(rx.try_recv_into(&mut buf), Err(TryRecvError::Closed));
