@@ -636,6 +636,26 @@ mod shm_errors {
             /// The live publisher's process id, as its header says (0 if unreadable).
             pid: u32,
         },
+        /// The ring was created for a single publisher
+        /// ([`ShmPublisher`](crate::shm::ShmPublisher)): another publisher cannot join it.
+        /// Rings that take several publishers are created with
+        /// [`ShmSharedPublisher::create`](crate::shm::ShmSharedPublisher::create).
+        SinglePublisher {
+            /// The file.
+            path: PathBuf,
+        },
+        /// Every publisher place of the ring is held by a live publisher.
+        TooManyPublishers {
+            /// The file.
+            path: PathBuf,
+            /// How many publishers the ring takes at once.
+            max: u32,
+        },
+        /// The ring's last publisher closed it: nobody publishes on this file any more.
+        Closed {
+            /// The file.
+            path: PathBuf,
+        },
     }
 
     impl fmt::Display for ShmError {
@@ -699,6 +719,19 @@ mod shm_errors {
                 ShmError::InUse { path, pid } => write!(
                     f,
                     "shared-memory ring {path:?} is held by a live publisher (pid {pid})"
+                ),
+                ShmError::SinglePublisher { path } => write!(
+                    f,
+                    "shared-memory ring {path:?} was created for a single publisher: \
+                     another cannot join it"
+                ),
+                ShmError::TooManyPublishers { path, max } => write!(
+                    f,
+                    "shared-memory ring {path:?} already has {max} live publishers, its most"
+                ),
+                ShmError::Closed { path } => write!(
+                    f,
+                    "shared-memory ring {path:?} was closed by its last publisher"
                 ),
             }
         }

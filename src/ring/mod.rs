@@ -71,6 +71,8 @@
 //! * handle counts: `Relaxed` increments (like `Arc`), `AcqRel` decrement of `publishers` so
 //!   the last publisher's close happens after every other publisher's sends.
 
+#[cfg(any(seqcast_shm, seqcast_loom))]
+pub(crate) mod claim;
 mod confirm;
 pub(crate) mod gate;
 pub(crate) mod publisher;

@@ -11,6 +11,12 @@
 //! | `2s + 1`   | message `s` is being written              |
 //! | `2s + 2`   | message `s` is complete                   |
 //!
+//! A ring with many publisher *processes* (`ring::claim`) has one more stamp: `2s + 3` in the
+//! slot of message `s` says message `s` was abandoned (its publisher died holding the
+//! ticket). `2s + 3` is the odd stamp of message `s + 1`, which lives in another slot
+//! (capacity >= 2), so a reader of message `s` sees a stamp past its own that no lap of its
+//! slot explains: the message is lost, and reported.
+//!
 //! Stamps of one slot only grow (message `s + capacity` is written after message `s`), so a
 //! reader that wants message `s` compares the stamp with `2s + 2`: smaller means "not there
 //! yet", equal means "ready", larger means "overwritten" (the reader was lapped).
@@ -77,6 +83,14 @@ pub(crate) const fn writing(seq: u64) -> u64 {
 #[inline]
 pub(crate) const fn done(seq: u64) -> u64 {
     2 * seq + 2
+}
+
+/// The stamp of message `seq` once its claim was abandoned (`ring::claim`): above `done(seq)`
+/// and below the next lap's `writing(seq + capacity)` for any capacity of at least 2.
+#[cfg_attr(not(any(seqcast_shm, seqcast_loom)), allow(dead_code))] // shared shm rings only
+#[inline]
+pub(crate) const fn abandoned(seq: u64) -> u64 {
+    2 * seq + 3
 }
 
 /// The message a non-zero stamp belongs to (`2s+1` and `2s+2` both give `s`).
@@ -174,6 +188,23 @@ impl<T: Copy> Slot<T> {
     #[inline]
     pub(crate) fn stamp_relaxed(&self) -> u64 {
         self.stamp.load(Ordering::Relaxed)
+    }
+
+    /// Marks message `seq` abandoned (`ring::claim`): replaces the stamp with
+    /// [`abandoned`]`(seq)` if it still is `observed`. The caller proved that the ticket's
+    /// owner is gone, so nobody writes the payload any more. `AcqRel`: the success orders the
+    /// abandon after the observed stamp's writer (Acquire) and publishes it to the next lap's
+    /// publisher, which waits for it with an Acquire load (Release); a failure (Acquire) hands
+    /// back the stamp that won.
+    #[cfg_attr(not(any(seqcast_shm, seqcast_loom)), allow(dead_code))] // shared shm rings only
+    #[inline]
+    pub(crate) fn abandon(&self, seq: u64, observed: u64) -> Result<u64, u64> {
+        self.stamp.compare_exchange(
+            observed,
+            abandoned(seq),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
     }
 
     /// Tries to read message `seq` (never blocks, never writes).
