@@ -15,21 +15,19 @@
 
 use seqcast::error::{RecvTimeoutError, ShmError, TryRecvError};
 use seqcast::shm::{self, ShmPublisher, ShmSubscriber, HEADER_BYTES};
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
+use common::shm::{ring_path, ChildProc, Poke, GENEROUS};
 use common::Rng;
 
 type Msg = [u64; 8];
 const TYPE: &str = "tests/shm.rs Msg = [u64; 8]";
-const CHILD_ENV: &str = "SEQCAST_SHM_CHILD";
-const GENEROUS: Duration = Duration::from_secs(120);
+use common::shm::CHILD_ENV;
 
 /// Eight words derived from the sequence number: a mix of two messages is detectable.
 fn msg(seq: u64) -> Msg {
@@ -48,69 +46,6 @@ fn msg(seq: u64) -> Msg {
 fn check(m: &Msg) -> u64 {
     assert_eq!(*m, msg(m[0]), "torn or corrupted message");
     m[0]
-}
-
-/// A fresh ring path: in `/dev/shm` when there is one.
-fn ring_path(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = Path::new(shm::SHM_DIR);
-    let dir = if dir.is_dir() {
-        dir.to_owned()
-    } else {
-        std::env::temp_dir()
-    };
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!("seqcast-test-{}-{tag}-{n}", std::process::id()))
-}
-
-/// A child process running one test of this binary, and its stdout lines.
-struct ChildProc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl ChildProc {
-    fn spawn(test: &str, path: &Path) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([test, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn child test process");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        ChildProc { child, lines }
-    }
-
-    /// The first line containing `marker` (panics after `GENEROUS` or if the child exits).
-    fn line_with(&self, marker: &str) -> String {
-        loop {
-            match self.lines.recv_timeout(GENEROUS) {
-                Ok(line) if line.contains(marker) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("child never printed {marker:?}: {e}"),
-            }
-        }
-    }
-
-    fn wait_success(mut self) {
-        for _ in 0..(GENEROUS.as_millis() / 10) {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "child failed: {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        panic!("child did not exit");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,11 +464,19 @@ fn header_validation_rejects_random_truncated_and_corrupted_headers() {
             assert!(i.capacity.is_power_of_two() && i.file_len <= len && i.pid > 0);
         }
 
-        // Words nobody validates (heartbeat, closed, final head, head, spare; not the heartbeat
-        // period, word 10): still fine.
+        // Any number of publisher places (word 19): an error, or at most `MAX_PUBLISHERS`.
+        let mut places = good.clone();
+        let value = rng.next() >> rng.below(64);
+        places[19 * 8..20 * 8].copy_from_slice(&value.to_ne_bytes());
+        if let Ok(i) = shm::validate_header::<Msg>(&places, TYPE, len) {
+            assert!(i.publishers <= shm::MAX_PUBLISHERS && u64::from(i.publishers) == value);
+        }
+
+        // Words nobody validates (heartbeat, closed, final head, head, claim, the publishers'
+        // places, spare; not the heartbeat period, word 10, nor the places, word 19): fine.
         let mut noisy = good.clone();
-        let word = 10 + rng.below(38) as usize;
-        if word != 10 {
+        let word = 10 + rng.below(HEADER_BYTES as u64 / 8 - 10) as usize;
+        if word != 10 && word != 19 {
             noisy[word * 8..word * 8 + 8].copy_from_slice(&rng.next().to_ne_bytes());
             assert!(shm::validate_header::<Msg>(&noisy, TYPE, len).is_ok());
         }
@@ -542,40 +485,6 @@ fn header_validation_rejects_random_truncated_and_corrupted_headers() {
 
 // ---------------------------------------------------------------------------------------------
 // A hostile or broken file: another party writes words of the ring while subscribers read it.
-
-/// A read-write mapping of a ring file, to poke words at header and slot offsets the way a
-/// buggy or hostile process could.
-struct Poke {
-    map: memmap2::MmapRaw,
-}
-
-impl Poke {
-    fn open(path: &Path) -> Self {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .unwrap();
-        Poke {
-            map: memmap2::MmapOptions::new().map_raw(&file).unwrap(),
-        }
-    }
-
-    /// The 8-byte word at byte `offset` of the file.
-    fn word(&self, offset: u64) -> &std::sync::atomic::AtomicU64 {
-        let offset = usize::try_from(offset).unwrap();
-        assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
-        // SAFETY: in bounds and 8-aligned (checked above; the mapping is page-aligned); the
-        // ring's words are only ever accessed atomically, by every process; the reference
-        // lives no longer than `self`, which owns the mapping.
-        unsafe { &*self.map.as_ptr().add(offset).cast() }
-    }
-
-    /// The stamp of slot `i`.
-    fn stamp(&self, info: &shm::RingInfo, i: u64) -> &std::sync::atomic::AtomicU64 {
-        self.word(info.slots_offset + i * info.slot_size)
-    }
-}
 
 /// Byte offsets of header words the tests poke.
 const CAPACITY_AT: u64 = 3 * 8;

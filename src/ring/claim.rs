@@ -164,7 +164,9 @@ impl Tickets<'_> {
         let h = self.latest_head();
         let seen = slot(h).stamp_acquire();
         if seen >= done(h) {
-            // Complete: the owner is between its final stamp and its head step.
+            // Complete: its owner is between its final stamp and its head step, or died
+            // there. Moving the head over a complete message is every publisher's right.
+            self.advance(h, slot);
             return None;
         }
         // Acquire: pairs with the claims' AcqRel, making the owner words' `CLAIMING` stores

@@ -20,10 +20,20 @@ use std::path::Path;
 
 /// Opens the existing file at `path` read-only, refusing anything but a regular file.
 pub(crate) fn open_regular(path: &Path) -> Result<(File, Metadata), ShmError> {
+    open_checked(path, false)
+}
+
+/// [`open_regular`] for reading and writing (a publisher joining a ring).
+pub(crate) fn open_regular_rw(path: &Path) -> Result<(File, Metadata), ShmError> {
+    open_checked(path, true)
+}
+
+fn open_checked(path: &Path, write: bool) -> Result<(File, Metadata), ShmError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     require_regular(path, meta.file_type())?;
     let file = OpenOptions::new()
         .read(true)
+        .write(write)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| io_error(path, e))?;
@@ -113,4 +123,64 @@ pub(crate) fn reserve(path: &Path, file: &File, len: u64) -> Result<(), ShmError
         }
     }
     file.set_len(len).map_err(|e| io_error(path, e))
+}
+
+/// The byte range of publisher place `i`'s lock: the bytes of its owner word. A live
+/// publisher holds an open-file-description write lock on it (`F_OFD_SETLK`) for as long as
+/// it holds the place; the kernel drops the lock when the process exits, however it exits,
+/// so a place whose lock nobody holds belongs to no running process (`ring::claim`, rule 5).
+fn place_range(kind: libc::c_int, first: usize, places: usize) -> libc::flock {
+    use super::header::{PLACE_WORDS, W_PLACES};
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: ((W_PLACES + first * PLACE_WORDS) * 8) as libc::off_t,
+        l_len: (places * PLACE_WORDS * 8) as libc::off_t,
+        // `F_OFD_*` requires 0.
+        l_pid: 0,
+    }
+}
+
+/// `fcntl(fd, cmd, &mut lock)`, retried on `EINTR`.
+fn fcntl_lock(file: &File, cmd: libc::c_int, lock: &mut libc::flock) -> std::io::Result<()> {
+    loop {
+        // SAFETY: `file`'s descriptor is open for the whole call; `lock` is a valid, writable
+        // `flock` that the call reads (and for `F_OFD_GETLK` overwrites) and does not keep.
+        if unsafe { libc::fcntl(file.as_raw_fd(), cmd, lock as *mut libc::flock) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
+/// Takes publisher place `i`'s lock on `file` (open for writing) without waiting: `Ok(false)`
+/// if a live publisher holds it.
+pub(crate) fn lock_place(file: &File, i: usize) -> std::io::Result<bool> {
+    let mut lock = place_range(libc::F_WRLCK, i, 1);
+    match fcntl_lock(file, libc::F_OFD_SETLK, &mut lock) {
+        Ok(()) => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives place `i`'s lock back (a publisher leaving cleanly).
+pub(crate) fn unlock_place(file: &File, i: usize) {
+    let mut lock = place_range(libc::F_UNLCK, i, 1);
+    let _ = fcntl_lock(file, libc::F_OFD_SETLK, &mut lock);
+}
+
+/// Whether any of `places` places from `first` is held by a live publisher, as seen through
+/// `file` (any open description of the ring file, read-only too: testing takes no lock). A
+/// lock of `file`'s own description does not count. An error counts as held: a place is
+/// only ever treated as dead on the kernel's word.
+pub(crate) fn place_held(file: &File, first: usize, places: usize) -> bool {
+    let mut lock = place_range(libc::F_WRLCK, first, places);
+    match fcntl_lock(file, libc::F_OFD_GETLK, &mut lock) {
+        Ok(()) => lock.l_type != libc::F_UNLCK as libc::c_short,
+        Err(_) => true,
+    }
 }

@@ -17,7 +17,9 @@ pub const MAGIC: u64 = u64::from_ne_bytes(*b"seqcast1");
 ///
 /// 2: the payload type name in line 0 (words 11..16), and `head` stored with Release (a
 /// subscriber checks the head against the slots' stamps).
-pub const LAYOUT_VERSION: u64 = 2;
+/// 3: rings with several publisher processes: the number of publisher places (word 19), the
+/// ticket counter (line 3) and the publishers' owner words (lines 4..12).
+pub const LAYOUT_VERSION: u64 = 3;
 /// Bytes of header before the first slot (the slots start at the next multiple of the slot
 /// alignment).
 pub const HEADER_BYTES: usize = WORDS * 8;
@@ -62,13 +64,29 @@ pub(crate) const W_HEARTBEAT: usize = 16;
 pub(crate) const W_CLOSED: usize = 17;
 /// The number of messages ever sent; meaningful once `closed` is 1.
 pub(crate) const W_FINAL_HEAD: usize = 18;
+/// Publisher places: 0 for a ring with a single publisher (`ShmPublisher`), else how many
+/// publishers may hold it at once (`ShmSharedPublisher`, at most `MAX_PUBLISHERS`). Written
+/// once by the creator, before `magic`.
+pub(crate) const W_PUBLISHERS: usize = 19;
 // Line 2 (words 32..48): written by the publisher after every message.
 /// Messages completed. Stored with Release after each message's final stamp, so that a
 /// subscriber can check it against the stamps (`h > 0` implies slot `h - 1` holds message
 /// `h - 1` or a later one) and never trusts a head the slots contradict.
 pub(crate) const W_HEAD: usize = 32;
+// Line 3 (words 48..64), rings with several publishers only.
+/// The next ticket: claimed by publishers with `fetch_add` (`ring::claim`).
+pub(crate) const W_CLAIM: usize = 48;
+// Lines 4..12 (words 64..192), rings with several publishers only: one line per publisher
+// place, so that a publisher's store of its owner word moves no line another one writes.
+/// Word of place 0's owner word (`ring::claim`, rule 2); place `i` starts `i * PLACE_WORDS`
+/// later.
+pub(crate) const W_PLACES: usize = 64;
+/// Words per publisher place: the owner word, then the holder's pid (for `Debug` and errors).
+pub(crate) const PLACE_WORDS: usize = 16;
+/// The most publishers a ring takes at once.
+pub const MAX_PUBLISHERS: u32 = 8;
 /// Number of header words.
-const WORDS: usize = 48;
+const WORDS: usize = W_PLACES + PLACE_WORDS * MAX_PUBLISHERS as usize;
 
 /// The header as it lies in the mapping: nothing but atomic words, so any bytes are a valid
 /// `Header`, and a shared reference to it allows the publisher's process to keep writing.
@@ -154,6 +172,10 @@ pub struct RingInfo {
     pub pid: u32,
     /// The publisher's heartbeat period (zero: no heartbeat).
     pub heartbeat: Duration,
+    /// How many publishers may hold the ring at once: 0 for a single-publisher ring
+    /// ([`ShmPublisher`](super::ShmPublisher)), else at most [`MAX_PUBLISHERS`]
+    /// ([`ShmSharedPublisher`](super::ShmSharedPublisher)). `pid` is then the creator's.
+    pub publishers: u32,
 }
 
 /// The slot layout this build uses for `T`: (slot size, slot alignment, slots offset).
@@ -276,6 +298,18 @@ pub fn validate_header<T: Plain>(
     if pid == 0 || pid > i32::MAX as u64 {
         return Err(ShmError::Corrupt("publisher pid out of range"));
     }
+    let publishers = word(W_PUBLISHERS);
+    if publishers > u64::from(MAX_PUBLISHERS) {
+        return Err(ShmError::Corrupt(
+            "more publisher places than any seqcast ring has",
+        ));
+    }
+    if publishers > 0 && capacity < 2 {
+        // The abandoned stamp of a message must not look like the next one's (`ring::slot`).
+        return Err(ShmError::Corrupt(
+            "a ring with several publishers has one slot",
+        ));
+    }
     Ok(RingInfo {
         capacity,
         slots_offset,
@@ -283,6 +317,7 @@ pub fn validate_header<T: Plain>(
         file_len: need,
         pid: pid as u32,
         heartbeat: Duration::from_nanos(heartbeat_ns),
+        publishers: publishers as u32,
     })
 }
 
@@ -292,11 +327,12 @@ mod tests {
 
     #[test]
     fn layout_constants() {
-        assert_eq!(HEADER_BYTES, 384);
-        assert_eq!(W_HEARTBEAT * 8 % 128, 0);
-        assert_eq!(W_HEAD * 8 % 128, 0);
+        assert_eq!(HEADER_BYTES, 1536);
+        for w in [W_HEARTBEAT, W_HEAD, W_CLAIM, W_PLACES, PLACE_WORDS] {
+            assert_eq!(w * 8 % 128, 0, "word {w} starts a line");
+        }
         let (size, align, offset) = slot_layout::<[u64; 8]>().unwrap();
-        assert_eq!((size, align, offset), (128, 64, 384));
+        assert_eq!((size, align, offset), (128, 64, 1536));
     }
 
     #[test]

@@ -139,12 +139,16 @@ mod plain;
 mod publisher;
 mod records;
 mod region;
+mod shared;
 mod subscriber;
 
-pub use header::{fingerprint, validate_header, RingInfo, HEADER_BYTES, LAYOUT_VERSION, MAGIC};
+pub use header::{
+    fingerprint, validate_header, RingInfo, HEADER_BYTES, LAYOUT_VERSION, MAGIC, MAX_PUBLISHERS,
+};
 pub use plain::Plain;
 pub use publisher::ShmPublisher;
 pub use records::{ShmRecordPublisher, ShmRecordSubscriber};
+pub use shared::ShmSharedPublisher;
 pub use subscriber::ShmSubscriber;
 
 use crate::error::ShmError;

@@ -55,7 +55,7 @@ pub struct ShmPublisher<T: Plain> {
 }
 
 /// The heartbeat thread and its stop flag.
-struct Heartbeat {
+pub(crate) struct Heartbeat {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -92,43 +92,10 @@ impl<T: Plain> ShmPublisher<T> {
     ) -> Result<Self, ShmError> {
         let path = path.as_ref();
         let capacity = CapacityError::check(capacity).map_err(ShmError::Capacity)?;
-        check_not_in_use(path)?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| ShmError::InvalidName(path.display().to_string()))?;
-        let tmp = path.with_file_name(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        // A leftover from an earlier process with our pid; nobody else uses this name.
-        let _ = std::fs::remove_file(&tmp);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(|e| io_error(path, e))?;
-        // Errors name `path`, the ring the caller asked for, not the temporary file.
-        let built = lock(&file, libc::LOCK_EX | libc::LOCK_NB)
-            .map_err(|e| io_error(path, e))
-            .and_then(|()| {
-                let ns = HEARTBEAT_INTERVAL.as_nanos() as u64;
-                Region::<T>::create(path, &file, capacity as u64, type_name, ns)
-            })
-            .and_then(|region| {
-                std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
-                Ok(region)
-            });
-        let region = match built {
-            Ok(region) => Arc::new(region),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        let heartbeat = match Heartbeat::start(region.clone()) {
+        let (file, region) = build::<T>(path, capacity as u64, type_name, 0, |_, _| Ok(()))?;
+        let region = Arc::new(region);
+        let beating = region.clone();
+        let heartbeat = match Heartbeat::start(move || Heartbeat::bump(&beating)) {
             Ok(heartbeat) => heartbeat,
             Err(e) => {
                 let _ = std::fs::remove_file(path);
@@ -202,26 +169,90 @@ impl<T: Plain> ShmPublisher<T> {
     }
 }
 
+/// Builds a new ring file at `path` under a temporary name in the same directory, and renames
+/// it into place once its header is complete (so a subscriber never sees it half-made). The
+/// file keeps a `flock`: exclusive for a single-publisher ring, shared for one with
+/// `publishers` places. `before_rename` runs on the finished ring while it is still unnamed
+/// (a shared ring's creator takes its place there). On an error nothing is left behind.
+pub(crate) fn build<T: Plain>(
+    path: &Path,
+    capacity: u64,
+    type_name: &str,
+    publishers: u32,
+    before_rename: impl FnOnce(&File, &Region<T>) -> Result<(), ShmError>,
+) -> Result<(File, Region<T>), ShmError> {
+    check_not_in_use(path)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| ShmError::InvalidName(path.display().to_string()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    // A leftover from an earlier process with our pid; nobody else uses this name.
+    let _ = std::fs::remove_file(&tmp);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(|e| io_error(path, e))?;
+    let how = if publishers == 0 {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
+    // Errors name `path`, the ring the caller asked for, not the temporary file.
+    let built = lock(&file, how | libc::LOCK_NB)
+        .map_err(|e| io_error(path, e))
+        .and_then(|()| {
+            let ns = HEARTBEAT_INTERVAL.as_nanos() as u64;
+            Region::<T>::create(path, &file, capacity, type_name, ns, publishers)
+        })
+        .and_then(|region| {
+            before_rename(&file, &region)?;
+            std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
+            Ok(region)
+        });
+    match built {
+        Ok(region) => Ok((file, region)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 impl Heartbeat {
-    fn start<T: Plain>(region: Arc<Region<T>>) -> std::io::Result<Self> {
+    /// Starts the heartbeat thread: `beat` runs every `HEARTBEAT_INTERVAL` until `stop`.
+    pub(crate) fn start(mut beat: impl FnMut() + Send + 'static) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("seqcast-shm-hb".into())
             .spawn(move || {
-                let beat = region.header().word(W_HEARTBEAT);
                 // Acquire: pairs with the Release store in `stop` (nothing else to see, but
                 // cheap and obviously right).
                 while !flag.load(Ordering::Acquire) {
-                    // Relaxed: subscribers only compare heartbeat values over time.
-                    beat.fetch_add(1, Ordering::Relaxed);
+                    beat();
                     std::thread::park_timeout(HEARTBEAT_INTERVAL);
                 }
             })?;
         Ok(Heartbeat { stop, thread })
     }
 
-    fn stop(self) {
+    /// Bumps the header's heartbeat word: subscribers compare its values over time.
+    pub(crate) fn bump<T: Plain>(region: &Region<T>) {
+        // Relaxed: subscribers only compare heartbeat values over time.
+        region
+            .header()
+            .word(W_HEARTBEAT)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stop(self) {
         self.stop.store(true, Ordering::Release);
         self.thread.thread().unpark();
         let _ = self.thread.join();
@@ -264,7 +295,7 @@ impl<T: Plain> fmt::Debug for ShmPublisher<T> {
 }
 
 /// `flock(2)` on `file`.
-fn lock(file: &File, op: libc::c_int) -> std::io::Result<()> {
+pub(crate) fn lock(file: &File, op: libc::c_int) -> std::io::Result<()> {
     // SAFETY: `flock` takes a file descriptor (valid: `file` is open for the whole call) and
     // an integer, and touches no memory of ours.
     if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
@@ -274,9 +305,10 @@ fn lock(file: &File, op: libc::c_int) -> std::io::Result<()> {
     }
 }
 
-/// Fails with `InUse` if a live publisher holds the file at `path` (its exclusive `flock`);
+/// Fails with `InUse` if a live publisher holds the file at `path` (the exclusive `flock` of
+/// a single publisher, or the shared `flock` every publisher of a shared ring holds);
 /// refuses to replace something that is not a regular file, or another user's file.
-fn check_not_in_use(path: &Path) -> Result<(), ShmError> {
+pub(crate) fn check_not_in_use(path: &Path) -> Result<(), ShmError> {
     let file = match super::file::open_regular(path) {
         Ok((file, meta)) => {
             super::file::require_owner(path, &meta, super::file::euid())?;

@@ -61,6 +61,34 @@ impl<T: Plain> Region<T> {
 }
 
 impl<T: Plain> Region<T> {
+    /// Maps `file` (open for writing) read-write and validates it as a ring of `T`: a
+    /// publisher joining a ring that takes several.
+    pub(crate) fn open_rw(path: &Path, file: &File, type_name: &str) -> Result<Self, ShmError> {
+        let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+        if len < HEADER_BYTES as u64 {
+            return Err(ShmError::TooSmall {
+                len,
+                need: HEADER_BYTES as u64,
+            });
+        }
+        // Read-write, `MAP_SHARED`.
+        let map = MmapOptions::new()
+            .map_raw(file)
+            .map_err(|e| io_error(path, e))?;
+        Region::validated(map, type_name)
+    }
+
+    /// The ticket words of a ring with several publishers (`ring::claim`).
+    #[inline]
+    pub(crate) fn tickets(&self) -> crate::ring::claim::Tickets<'_> {
+        use super::header::{W_CLAIM, W_HEAD};
+        crate::ring::claim::Tickets {
+            claim: self.header().word(W_CLAIM),
+            head: self.header().word(W_HEAD),
+            capacity: self.capacity(),
+        }
+    }
+
     /// Sizes the new, empty `file` for `capacity` slots (its space reserved: `file::reserve`),
     /// maps it read-write, and writes line 0 of the header (`magic` last). The file's zero
     /// bytes are already valid empty slots (stamp 0: "never written"). `path` is the ring's
@@ -71,6 +99,7 @@ impl<T: Plain> Region<T> {
         capacity: u64,
         type_name: &str,
         heartbeat_ns: u64,
+        publishers: u32,
     ) -> Result<Self, ShmError> {
         use super::header::*;
         let (slot_size, slot_align, slots_offset) = slot_layout::<T>()?;
@@ -106,12 +135,19 @@ impl<T: Plain> Region<T> {
             (W_FINGERPRINT, fingerprint::<T>(type_name)),
             (W_PID, u64::from(std::process::id())),
             (W_HEARTBEAT_NS, heartbeat_ns),
+            (W_PUBLISHERS, u64::from(publishers)),
         ];
         for (i, v) in fixed {
             // Relaxed: published by the Release store of `magic` below.
             header.word(i).store(v, Ordering::Relaxed);
         }
         header.store_type_name(type_name);
+        for i in 0..publishers as usize {
+            // Relaxed: published by the Release store of `magic` below.
+            header
+                .word(W_PLACES + i * PLACE_WORDS)
+                .store(crate::ring::claim::IDLE, Ordering::Relaxed);
+        }
         // Release: pairs with the Acquire load of `magic` in `Header::snapshot`.
         header.word(W_MAGIC).store(MAGIC, Ordering::Release);
         Region::validated(map, type_name)
@@ -170,6 +206,14 @@ impl<T: Plain> Region<T> {
         // `Slot<T>`; any bytes are a valid `Slot<T>`; the reference lives no longer than
         // `self`, which owns the mapping. A read-only region is only read through it.
         unsafe { &(*self.map.as_ptr().add(offset).cast::<LineSlot<T>>()).0 }
+    }
+
+    /// The owner word of publisher place `i` (`ring::claim`, rule 2).
+    #[inline]
+    pub(crate) fn place(&self, i: usize) -> &crate::sync::AtomicU64 {
+        debug_assert!(i < super::header::MAX_PUBLISHERS as usize);
+        self.header()
+            .word(super::header::W_PLACES + i * super::header::PLACE_WORDS)
     }
 
     #[inline]

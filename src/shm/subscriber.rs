@@ -1,5 +1,6 @@
 //! [`ShmSubscriber`]: a read-only cursor into a ring file, with publisher-death detection.
 
+use super::file::place_held;
 use super::header::{W_CLOSED, W_FINAL_HEAD, W_HEAD, W_HEARTBEAT};
 use super::plain::Plain;
 use super::region::Region;
@@ -35,6 +36,9 @@ const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(1);
 /// Receiving writes no shared memory (the mapping is not even writable).
 pub struct ShmSubscriber<T: Plain> {
     region: Region<T>,
+    /// The ring file, kept open only for a ring with several publishers: their liveness is
+    /// their locks on it (`shm::file::place_held`).
+    places: Option<std::fs::File>,
     /// Position, counters and lap rule (the receive engine, `crate::cursor`).
     cur: Cursor,
     policy: LagPolicy,
@@ -90,8 +94,10 @@ impl<T: Plain> ShmSubscriber<T> {
         let start = region.published().ok_or(ShmError::Corrupt(
             "the head (messages published) is past what the slots hold",
         ))?;
+        let places = (region.info().publishers > 0).then_some(file);
         Ok(ShmSubscriber {
             region,
+            places,
             cur: Cursor::new(start, Lap::Skip),
             policy: LagPolicy::Skip,
             dead_after: DEFAULT_DEAD_AFTER,
@@ -153,6 +159,9 @@ impl<T: Plain> ShmSubscriber<T> {
             }
             self.check_liveness(Instant::now());
             if self.idle.dead {
+                if let Some(lost) = self.skip_dead_claim() {
+                    return Err(lost);
+                }
                 return Err(TryRecvError::PublisherDied);
             }
         }
@@ -177,6 +186,21 @@ impl<T: Plain> ShmSubscriber<T> {
             return None;
         }
         Some(self.cur.skip_lost(head, self.region.capacity()))
+    }
+
+    /// Every publisher of a ring with several is gone, and our message was claimed but never
+    /// completed (its publisher died holding it, and no live publisher was left to abandon
+    /// it): it is lost, and the messages claimed after it may be complete. Skip it alone.
+    fn skip_dead_claim(&mut self) -> Option<TryRecvError> {
+        self.places.as_ref()?;
+        // Relaxed: every publisher is gone (the kernel released their locks), so the claim
+        // is final; a corrupted value past `MAX_SEQ` is not believed.
+        let claim = self
+            .region
+            .header()
+            .word(super::header::W_CLAIM)
+            .load(Ordering::Relaxed);
+        (claim > self.cur.pos && claim <= MAX_SEQ).then(|| self.cur.skip_to(self.cur.pos + 1))
     }
 
     /// The liveness rule ([module docs](crate::shm)): dead when, after `dead_after` without
@@ -205,6 +229,11 @@ impl<T: Plain> ShmSubscriber<T> {
         // Silent for `dead_after`. The pid check decides for a publisher without a heartbeat
         // (and is checked first, so a debugger sees which rule fired); with a heartbeat, its
         // standing still for that long is enough (pid reused, other pid namespace, stopped).
+        if let Some(file) = &self.places {
+            // Several publishers: dead when none holds its place (the kernel's word).
+            idle.dead = !place_held(file, 0, self.region.info().publishers as usize);
+            return;
+        }
         let pid_gone = !pid_alive(self.region.info().pid);
         let heart_stopped = !self.region.info().heartbeat.is_zero();
         idle.dead = pid_gone || heart_stopped;
@@ -367,9 +396,11 @@ impl<T: Plain> Source for Region<T> {
     /// past it, and otherwise waits for the publisher's write of it to replace the garbage).
     fn genuine_lap(&self, seq: u64, stamp: u64, head: u64) -> bool {
         let m = message_of(stamp.max(1));
-        stamp > done(seq)
-            && (m ^ seq) & (Region::capacity(self) - 1) == 0
-            && m <= head.saturating_add(1)
+        let cap = Region::capacity(self);
+        // With several publishers the head is the completed prefix, which may trail a
+        // message being written by up to a lap (its ticket waits only for its own slot).
+        let ahead = if self.info().publishers > 0 { cap } else { 1 };
+        stamp > done(seq) && (m ^ seq) & (cap - 1) == 0 && m <= head.saturating_add(ahead)
     }
 }
 

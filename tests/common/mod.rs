@@ -2,6 +2,13 @@
 // Each test file is its own crate and uses only some of these.
 #![allow(dead_code)]
 
+#[cfg(all(
+    feature = "shm",
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+pub mod shm;
+
 /// xorshift64*: a tiny seeded PRNG with no dependencies, so that every failure reproduces
 /// from its seed.
 pub struct Rng(u64);
