@@ -36,9 +36,15 @@ pub struct ChildProc {
 
 impl ChildProc {
     pub fn spawn(test: &str, path: &Path) -> Self {
+        Self::spawn_with(test, path, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with more environment variables for the child.
+    pub fn spawn_with(test: &str, path: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([test, "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, path)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn child test process");
