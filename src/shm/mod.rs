@@ -1,7 +1,8 @@
 //! Shared-memory topics: one seqlock ring in a file mapped by several processes.
 //!
 //! A [`ShmPublisher`] creates a ring file (under `/dev/shm`, from a name, or at a path) and is
-//! its only writer. [`ShmSubscriber`]s in other processes map the same file **read-only**
+//! its only writer; a ring made by [`ShmSharedPublisher`] takes several publisher processes
+//! ("Several publishers" below). [`ShmSubscriber`]s in other processes map the same file **read-only**
 //! (`PROT_READ`) and receive exactly as an in-process [`Subscriber`](crate::Subscriber) does:
 //! same slots, same seqlock protocol (`ring::slot`, reused unchanged), same lag rule, same
 //! `delivered + lagged == published` invariant. A subscriber process can neither corrupt the
@@ -14,13 +15,15 @@
 //!
 //! # File layout
 //! ```text
-//! offset 0    header line 0 (128 B)  written once, before `magic` is published
-//!             magic, version, slots_offset, capacity, slot_size, slot_align,
-//!             payload_size, payload_align, fingerprint, pid, heartbeat_ns,
-//!             type name (40 bytes, for error messages)
-//! offset 128  header line 1 (128 B)  heartbeat, closed, final_head
-//! offset 256  header line 2 (128 B)  head
-//! offset 384  capacity × Slot<T>     (`slots_offset`: 384 rounded up to the slot alignment)
+//! offset 0     header line 0 (128 B)  written once, before `magic` is published
+//!              magic, version, slots_offset, capacity, slot_size, slot_align,
+//!              payload_size, payload_align, fingerprint, pid, heartbeat_ns,
+//!              type name (40 bytes, for error messages)
+//! offset 128   header line 1 (128 B)  heartbeat, closed, final_head, publisher places
+//! offset 256   header line 2 (128 B)  head
+//! offset 384   header line 3 (128 B)  claim (rings with several publishers)
+//! offset 512   8 × 128 B              publisher places: owner word, pid
+//! offset 1536  capacity × Slot<T>     (`slots_offset`: 1536 rounded up to the slot alignment)
 //! ```
 //! Every header field is a native-endian `u64` word, accessed only atomically. Who writes
 //! what:
@@ -35,6 +38,8 @@
 //!   stamp older than a head past it is known to be corrupt rather than not yet visible. It
 //!   has its own line, so a subscriber spinning on a slot does not share a line with it.
 //! * slots: the publisher, through `Slot::write`. Subscribers only call `Slot::read`.
+//! * `publishers` (line 1, written once before `magic`), `claim` and the places: see
+//!   "Several publishers" below; a single-publisher ring leaves them 0.
 //!
 //! # Opening is validated, never trusted
 //! Whatever is at the name must be a regular file (checked before `open(2)`, which blocks on
@@ -121,14 +126,47 @@
 //! A clean drop of the publisher stores `final_head`, then `closed` (Release), and unlinks the
 //! file: subscribers already attached keep their mapping, drain, and see `Closed`.
 //!
-//! Only one publisher may hold a ring: it keeps an exclusive `flock` on the file, so
-//! [`ShmPublisher::create`] on a name whose publisher is alive fails with
-//! [`ShmError::InUse`] (the kernel drops the lock when the
-//! process dies, so a crashed publisher's file is simply replaced).
+//! A [`ShmPublisher`] is the only publisher of its ring: it keeps an exclusive `flock` on the
+//! file, so [`ShmPublisher::create`] on a name whose publisher is alive fails with
+//! [`ShmError::InUse`] (the kernel drops the lock when the process dies, so a crashed
+//! publisher's file is simply replaced).
 //!
-//! # Progress
+//! # Several publishers
+//! A ring made by [`ShmSharedPublisher::create`] takes up to [`MAX_PUBLISHERS`] publishers at
+//! once, usually one per process; others join with [`ShmSharedPublisher::open`]. Subscribers
+//! are unchanged and see one stream. The protocol is `ring::claim` (its module docs have the
+//! whole argument; the loom model `ring::claim::loom_model` checks it):
+//! * A send claims a ticket, the message's sequence number, with a `fetch_add` of `claim`,
+//!   waits until the previous lap in its slot is complete, writes the slot with the same
+//!   seqlock recipe, and moves `head` with a compare-exchange. `head` stays what a
+//!   subscriber relies on: every message below it is complete (or abandoned, below), and
+//!   it is stored after those stamps.
+//! * Each publisher holds a *place*: an owner word in the header, in its own line, and an
+//!   open-file-description lock (`F_OFD_SETLK`) on that word's bytes, which the kernel
+//!   releases when the process exits, however it exits. Before each claim the publisher
+//!   stores "claiming" in its owner word, and the ticket right after.
+//! * A publisher killed between its claim and its final stamp leaves its message "not yet"
+//!   for good. A live publisher (its heartbeat thread, every 50 ms while the head stands
+//!   still, or a send waiting for that slot) then abandons it: it stamps the slot `2s + 3`,
+//!   but only if no place whose lock is held shows that ticket or "claiming", and moves
+//!   the head on. Subscribers find a stamp no lap explains, with the head past it, and
+//!   report the message lost (`Lagged(1)`). A publisher that is merely slow or stopped
+//!   still holds its lock, so its message is waited for and never skipped: skipping a live
+//!   writer's slot could hand a reader a torn value once the next lap writes it too.
+//! * Every publisher holds a shared `flock` on the file. The last one to leave (its
+//!   conversion to an exclusive lock succeeds) abandons what dead publishers left claimed,
+//!   stores `final_head` and `closed`, and removes the file. A subscriber reports
+//!   `PublisherDied` when no place's lock is held after its `dead_after` window of silence;
+//!   a message whose publisher died with nobody left to abandon it is then reported lost,
+//!   and complete messages after it are still delivered.
+//! * All publishers of a ring must run as the same user (the file's owner) and see the same
+//!   file (lock state is per file, so a bind mount of it works; a copy does not).
+//!
+//! //! # Progress
 //! `ShmPublisher::send` is wait-free (as `Publisher::send`: one slot write and one store of
-//! `head`). Creating a ring reserves its file's space up front (`statvfs`, then
+//! `head`). `ShmSharedPublisher::send` is lock-free while every publisher runs (a claim, the
+//! slot write, a compare-exchange of `head` per message it completes); it waits only for a
+//! slot's previous lap, as the in-process `SharedPublisher` does. Creating a ring reserves its file's space up front (`statvfs`, then
 //! `fallocate`): a ring the file system cannot hold is [`ShmError::NoSpace`] at creation,
 //! not a `SIGBUS` on a later `send`. `ShmSubscriber::try_recv` is wait-free; every 16th consecutive `Empty` it reads the
 //! clock for the liveness check, and only after a silent `dead_after` window does it make a

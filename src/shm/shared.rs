@@ -24,7 +24,7 @@ const JOIN_WAIT: Duration = Duration::from_secs(2);
 /// One of several publishers of a shared-memory topic, each usually in its own process.
 ///
 /// A ring made by [`create`](Self::create) takes up to [`MAX_PUBLISHERS`] publishers at once;
-/// others join it with [`open`](Self::open). Subscribers are the same [`ShmSubscriber`]s
+/// others join it with [`open`](Self::open). Subscribers are the same [`ShmSubscriber`](super::ShmSubscriber)s
 /// as for a single publisher, and see one stream: every message has one sequence number,
 /// claimed as a ticket in the file (as [`SharedPublisher`](crate::SharedPublisher) does in
 /// process), so `received + missed == published` holds for them across all publishers.

@@ -31,7 +31,8 @@ const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(1);
 /// then the oldest message still intact; `Closed` after a clean publisher drop and a drain.
 /// In addition it reports
 /// [`PublisherDied`](TryRecvError::PublisherDied) when the publisher's process is gone
-/// (or its heartbeat stopped) without closing the topic ([module docs](crate::shm)).
+/// (or its heartbeat stopped) without closing the topic; on a ring with several publishers,
+/// when none of them is left ([module docs](crate::shm)).
 ///
 /// Receiving writes no shared memory (the mapping is not even writable).
 pub struct ShmSubscriber<T: Plain> {
