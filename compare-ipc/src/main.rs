@@ -20,6 +20,27 @@
 //!
 //! Rows of one round run in rotating order; each row reports the median over rounds of a
 //! round's percentile, and the range over rounds.
+//!
+//! `seqcast::shm` runs three ways, with the same subscriber (`ShmSubscriber`, busy-polling
+//! `try_recv`) and the same 1024 slots:
+//! * `seqcast::shm`: a ring with one publisher (`ShmPublisher`), the comparison;
+//! * `shared ring, 1 publisher`: a ring made by `ShmSharedPublisher::create_at`, which takes
+//!   up to `MAX_PUBLISHERS` publisher processes, with only the measuring process in it: what
+//!   allowing more publishers costs a topic that has one (per send, two stores of its owner
+//!   word, a ticket `fetch_add` and a compare-exchange of the head, where the exclusive ring
+//!   stores the head);
+//! * `shared ring, + a 2nd publisher process` (latency only): the same, with a second
+//!   process (`--role pub2`, pinned to `--pub2-core`, the publisher's core unless told
+//!   otherwise) joined by `open_at` before the subscriber starts and kept there, sending
+//!   nothing, until the subscriber has reported: what a publisher that only holds its place
+//!   (its heartbeat thread wakes every 50 ms) costs the one that sends.
+//!
+//! No row has two publishers sending at once: on the two-core machine these runs are made
+//! on, a third busy process has no core, and such a row would time the scheduler's slices
+//! rather than the ticket claims.
+//!
+//! The summary then gives the shared rows' p50 as ratios to the exclusive ring, the raw line
+//! and iceoryx2 at each size, and the second publisher's row to the first.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -27,7 +48,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use iceoryx2::prelude::*;
 use seqcast::error::TryRecvError;
-use seqcast::shm::{Plain, ShmPublisher, ShmRecordPublisher, ShmRecordSubscriber, ShmSubscriber};
+use seqcast::shm::{
+    path_for, Plain, ShmPublisher, ShmRecordPublisher, ShmRecordSubscriber, ShmSharedPublisher,
+    ShmSubscriber,
+};
 use seqcast::LagPolicy;
 
 /// Nanoseconds the calling thread has spent runnable but waiting for its core (the second
@@ -113,6 +137,12 @@ enum Lib {
     /// The same with `LagPolicy::SkipToNewest` (a lapped reader resumes at the newest
     /// message instead of the oldest, which the publisher overwrites next).
     SeqcastNewest,
+    /// `seqcast::shm` ring for several publisher processes (`ShmSharedPublisher`), with the
+    /// measuring process as its only publisher: what allowing more publishers costs one.
+    Shared,
+    /// The same with a second publisher process joined (`open_at`) for the whole
+    /// measurement, idle: what another publisher that merely holds its place costs.
+    Shared2,
     /// `seqcast::shm` record topic (`ShmRecordPublisher`): byte records, framed into the
     /// ring's chunks; the record is the timestamp and padding up to the size.
     Record,
@@ -129,6 +159,8 @@ impl Lib {
             Lib::Raw => "raw",
             Lib::Seqcast => "seqcast",
             Lib::SeqcastNewest => "seqcast-newest",
+            Lib::Shared => "seqcast-shared",
+            Lib::Shared2 => "seqcast-shared2",
             Lib::Record => "seqcast-record",
             Lib::Ice => "iceoryx2",
             Lib::IceBp => "iceoryx2-bp",
@@ -139,6 +171,8 @@ impl Lib {
             "raw" => Lib::Raw,
             "seqcast" => Lib::Seqcast,
             "seqcast-newest" => Lib::SeqcastNewest,
+            "seqcast-shared" => Lib::Shared,
+            "seqcast-shared2" => Lib::Shared2,
             "seqcast-record" => Lib::Record,
             "iceoryx2" => Lib::Ice,
             "iceoryx2-bp" => Lib::IceBp,
@@ -150,6 +184,8 @@ impl Lib {
             Lib::Raw => "raw cache line (stamp + seq word)",
             Lib::Seqcast => "seqcast::shm",
             Lib::SeqcastNewest => "seqcast::shm, SkipToNewest",
+            Lib::Shared => "seqcast::shm shared ring, 1 publisher",
+            Lib::Shared2 => "seqcast::shm shared ring, + a 2nd publisher process",
             Lib::Record => "seqcast::shm record topic",
             Lib::Ice => "iceoryx2 (safe overflow)",
             Lib::IceBp => "iceoryx2 (RetryUntilDelivered)",
@@ -176,6 +212,10 @@ struct Opts {
     sizes: Vec<usize>,
     pub_core: usize,
     sub_core: usize,
+    /// The second publisher's core: by default the sending publisher's (where that one's own
+    /// heartbeat thread runs too), so that the subscriber keeps its core to itself as in every
+    /// other row.
+    pub2_core: usize,
 }
 
 fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -213,15 +253,16 @@ fn pin(core: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     set_log_level(LogLevel::Error);
-    if arg_value(&args, "--role") == Some("sub") {
-        subscriber(&args);
-        return;
+    match arg_value(&args, "--role") {
+        Some("sub") => return subscriber(&args),
+        Some("pub2") => return second_publisher(&args),
+        _ => {}
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "options: --rounds N (31) --thr-rounds N (11) --samples N (5000) --warmup N (1000)\n\
              \x20        --interval-ns N (2000) --burst-ms N (500) --sizes 8,64,1024\n\
-             \x20        --pub-core N (0) --sub-core N (1) --quick"
+             \x20        --pub-core N (0) --sub-core N (1) --pub2-core N (the pub core) --quick"
         );
         return;
     }
@@ -240,6 +281,7 @@ fn main() {
             .collect(),
         pub_core: num(&args, "--pub-core", 0),
         sub_core: num(&args, "--sub-core", 1),
+        pub2_core: num(&args, "--pub2-core", num(&args, "--pub-core", 0)),
     };
     orchestrate(&opts);
 }
@@ -288,6 +330,46 @@ impl Child {
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.parse().expect("a number")))
             .collect()
+    }
+}
+
+/// The second publisher process of the `seqcast-shared2` row (`--role pub2`).
+struct SecondPublisher {
+    child: std::process::Child,
+}
+
+impl SecondPublisher {
+    /// Spawns it and waits until it holds a publisher place of the ring at `path`.
+    fn join(opts: &Opts, path: &std::path::Path, size: usize) -> SecondPublisher {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut child = Command::new(exe)
+            .args(["--role", "pub2", "--size", &size.to_string()])
+            .arg("--path")
+            .arg(path)
+            .args(["--core", &opts.pub2_core.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the second publisher");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the second publisher");
+        // The creator holds place 0: a second place shows the join took one of its own.
+        assert_eq!(
+            line.trim(),
+            "ready place=1",
+            "second publisher did not join"
+        );
+        SecondPublisher { child }
+    }
+
+    /// Closes its stdin, which tells it to leave, and waits for it to exit.
+    fn leave(mut self) {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().expect("wait for the second publisher");
+        assert!(status.success(), "second publisher failed: {status}");
     }
 }
 
@@ -452,6 +534,22 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
             let kv = child.finish();
             (sent, ns, pre, kv)
         }),
+        Lib::Shared | Lib::Shared2 => with_size!(size, P => {
+            let path = path_for(&name).expect("a valid shm name");
+            let mut tx = ShmSharedPublisher::<Msg<P>>::create_at(&path, DEPTH, "compare-ipc::Msg")
+                .expect("create the seqcast shared ring");
+            // Joined before the subscriber starts, so it is there for the whole run.
+            let second = (lib == Lib::Shared2).then(|| SecondPublisher::join(opts, &path, size));
+            let child = Child::spawn(opts, lib, size, mode, &name);
+            let (sent, ns, pre) = drive.run(|t| {
+                tx.send(Msg::new(t));
+            });
+            let kv = child.finish();
+            if let Some(second) = second {
+                second.leave();
+            }
+            (sent, ns, pre, kv)
+        }),
         Lib::Record => {
             // DEPTH chunks of 64 bytes: as many one-chunk records as the typed ring's slots.
             let mut tx = ShmRecordPublisher::create(&name, DEPTH * 64, "compare-ipc::record")
@@ -545,7 +643,8 @@ fn subscriber(args: &[String]) {
                 || 0,
             )
         }
-        Lib::Seqcast | Lib::SeqcastNewest => with_size!(size, P => {
+        // The shared rings' subscriber is the exclusive ring's, unchanged.
+        Lib::Seqcast | Lib::SeqcastNewest | Lib::Shared | Lib::Shared2 => with_size!(size, P => {
             let mut rx = ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
                 .expect("open the seqcast ring");
             if lib == Lib::SeqcastNewest {
@@ -600,6 +699,27 @@ fn subscriber(args: &[String]) {
         }),
     };
     println!("{result} waited={}", waited_ns() - base.get());
+}
+
+/// The second publisher: joins the shared ring at `--path` and keeps its place, sending
+/// nothing, until its stdin closes. Only its heartbeat thread runs meanwhile (every 50 ms: a
+/// store to the header's heartbeat word, a load of the head, and, when the head stood still,
+/// a look for claims of dead publishers), which is all a joined but idle publisher does.
+fn second_publisher(args: &[String]) {
+    let path = arg_value(args, "--path").expect("--path");
+    let size: usize = num(args, "--size", 8);
+    // Pinned before joining, so that the heartbeat thread inherits the core.
+    pin(num(args, "--core", 0));
+    with_size!(size, P => {
+        let tx = ShmSharedPublisher::<Msg<P>>::open_at(path, "compare-ipc::Msg")
+            .expect("join the seqcast shared ring");
+        println!("ready place={}", tx.place());
+        std::io::stdout().flush().unwrap();
+        // Blocks until the orchestrator closes the pipe: end of the measurement.
+        let mut rest = String::new();
+        let _ = std::io::stdin().read_line(&mut rest);
+        drop(tx);
+    });
 }
 
 enum Poll {
@@ -784,6 +904,8 @@ fn orchestrate(opts: &Opts) {
     let mut cases: Vec<(Lib, usize)> = vec![(Lib::Raw, 16)];
     for &s in &opts.sizes {
         cases.push((Lib::Seqcast, s));
+        cases.push((Lib::Shared, s));
+        cases.push((Lib::Shared2, s));
         cases.push((Lib::Ice, s));
     }
     // Record topics against typed ones, at 32 B (one chunk).
@@ -813,7 +935,7 @@ fn orchestrate(opts: &Opts) {
             lost[c] += lost_now;
             let (pp, sp) = (get(&kv, "pub_waited"), get(&kv, "waited"));
             println!(
-                "lat round {} {:<8} {:>4} B: n={} p50={} p90={} p99={} max={} lost={lost_now} \
+                "lat round {} {:<15} {:>4} B: n={} p50={} p90={} p99={} max={} lost={lost_now} \
                  waited pub={pp} sub={sp} ns",
                 round + 1,
                 lib.arg(),
@@ -838,6 +960,7 @@ fn orchestrate(opts: &Opts) {
     for &s in opts.sizes.iter().filter(|&&s| s <= 64) {
         tcases.push((Lib::Seqcast, s));
         tcases.push((Lib::SeqcastNewest, s));
+        tcases.push((Lib::Shared, s));
         tcases.push((Lib::Ice, s));
         tcases.push((Lib::IceBp, s));
     }
@@ -946,6 +1069,56 @@ fn orchestrate(opts: &Opts) {
                 col(0),
                 col(1),
                 col(2),
+            );
+        }
+        println!();
+    }
+    // The shared ring's p50 against the paths it must keep up with, from the tables above.
+    let p50 = |lib: Lib, size: usize, clean_only: bool| {
+        let c = cases.iter().position(|&k| k == (lib, size))?;
+        let mut v: Vec<f64> = lat[c]
+            .iter()
+            .filter(|(_, dirty)| !clean_only || !dirty)
+            .map(|(r, _)| r[0])
+            .collect();
+        (!v.is_empty()).then(|| median(&mut v))
+    };
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "—".to_owned(),
+    };
+    for clean_only in [false, true] {
+        println!(
+            "## Shared ring p50 ratios{}",
+            if clean_only { ": clean rounds" } else { "" }
+        );
+        println!();
+        println!(
+            "Ratios of the p50 medians in the latency table{}: `shared` is the shared ring \
+             with 1 publisher, `+2nd` the same with a 2nd publisher process joined; \
+             `exclusive` is `seqcast::shm` (ShmPublisher), `raw` the raw cache line (16 B), \
+             `iceoryx2` its safe-overflow row, each at the same payload.",
+            if clean_only { " of clean rounds" } else { "" }
+        );
+        println!();
+        println!(
+            "| payload | shared / exclusive | shared / raw | shared / iceoryx2 | +2nd / shared \
+             | +2nd / raw | +2nd / iceoryx2 |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        let raw = p50(Lib::Raw, 16, clean_only);
+        for &size in &opts.sizes {
+            let shared = p50(Lib::Shared, size, clean_only);
+            let second = p50(Lib::Shared2, size, clean_only);
+            let ice = p50(Lib::Ice, size, clean_only);
+            println!(
+                "| {size} B | {} | {} | {} | {} | {} | {} |",
+                ratio(shared, p50(Lib::Seqcast, size, clean_only)),
+                ratio(shared, raw),
+                ratio(shared, ice),
+                ratio(second, shared),
+                ratio(second, raw),
+                ratio(second, ice),
             );
         }
         println!();
