@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs seqcast's loom models (loom-tests/tests/*.rs), then the "teeth" checks: the seqlock,
-# wake-up, room, multi-word, batch, pattern wake-up, record, select and shared-record models against
+# Runs seqcast's loom models (loom-tests/tests/*.rs, and the crate's own unit-test models
+# bus::loom_model and ring::claim::loom_model), then the "teeth" checks: the seqlock, wake-up,
+# room, multi-word, batch, pattern wake-up, record, select, shared-record and claim models against
 # deliberately broken builds must fail.
 #
 #   loom-tests/run.sh                      # LOOM_MAX_PREEMPTIONS=2 by default
@@ -59,15 +60,29 @@ else
     failed+=("bus::loom_model")
 fi
 
-# teeth CFG TEST EXPECTED WHAT: the build with `--cfg CFG` compiles only TEST's teeth model,
-# which is #[should_panic(expected = EXPECTED)]: it passes only if loom finds WHAT.
-teeth() {
-    local cfg=$1 test=$2 expected=$3 what=$4 t log
-    echo "--- loom teeth: $test model against --cfg $cfg ($what)"
+# The ticket protocol of publishers that may die (ring::claim) is modelled from the crate's
+# private Tickets and Slot, so it too runs as the crate's own unit test.
+echo "--- loom model: ring::claim::loom_model (the crate's unit test)"
+t=$(now)
+if RUSTFLAGS="--cfg seqcast_loom" CARGO_TARGET_DIR=target/loom \
+    cargo test -q -p seqcast --release --lib ring::claim::loom_model -- --nocapture --test-threads=1; then
+    echo "=== ring::claim::loom_model: ok in $(elapsed "$t")"
+else
+    echo "=== ring::claim::loom_model: FAILED after $(elapsed "$t")"
+    failed+=("ring::claim::loom_model")
+fi
+
+# teeth_check CFG LABEL EXPECTED WHAT CARGO_TEST_ARGS...: the build with `--cfg CFG` compiles
+# only the teeth model among those CARGO_TEST_ARGS select, which is
+# #[should_panic(expected = EXPECTED)]: it passes only if loom finds WHAT.
+teeth_check() {
+    local cfg=$1 label=$2 expected=$3 what=$4 t log
+    shift 4
+    echo "--- loom teeth: $label against --cfg $cfg ($what)"
     t=$(now)
     log=$(mktemp)
     if RUSTFLAGS="--cfg seqcast_loom --cfg $cfg" CARGO_TARGET_DIR=target/loom-broken \
-        cargo test -p loom-tests --release --test "$test" -- --nocapture --test-threads=1 2>&1 \
+        cargo test "$@" -- --nocapture --test-threads=1 2>&1 \
         | tee "$log" \
         && grep -q "$expected" "$log" \
         && grep -q "test result: ok. 1 passed" "$log"; then
@@ -78,6 +93,17 @@ teeth() {
         failed+=("teeth-$cfg")
     fi
     rm -f "$log"
+}
+
+# teeth CFG TEST EXPECTED WHAT: a model file of loom-tests/tests.
+teeth() {
+    teeth_check "$1" "$2 model" "$3" "$4" -p loom-tests --release --test "$2"
+}
+
+# teeth_lib CFG FILTER EXPECTED WHAT: a model inside the crate, run as the seqcast lib's unit
+# tests matching FILTER.
+teeth_lib() {
+    teeth_check "$1" "$2" "$3" "$4" -p seqcast --release --lib "$2"
 }
 
 teeth seqcast_loom_broken seqlock "seqlock violation" \
@@ -102,6 +128,8 @@ teeth seqcast_loom_broken_attach shared_record "attach violation" \
     "a subscriber made without the lock starting one record early (attach drops the + 1)"
 teeth seqcast_loom_broken_close shared_record "close violation" \
     "a ring left open by a close racing a send (close protocol without its SeqCst fence)"
+teeth_lib seqcast_loom_broken_unblock ring::claim::loom_model "unblock violation" \
+    "a live owner's ticket abandoned (no CLAIMING owner word before the claim)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then

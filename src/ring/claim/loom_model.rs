@@ -1,1 +1,490 @@
-//! placeholder
+//! loom models of the ticket protocol for publishers that may die (`ring::claim`), built from
+//! the crate's own `Tickets` and `Slot` (compiled only under `cfg(all(test, seqcast_loom))`).
+//! Run with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg seqcast_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//!     CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true \
+//!     cargo test -p seqcast --release --lib ring::claim::loom_model -- --nocapture
+//! ```
+//!
+//! Each publisher's send is the one the shared-memory publisher makes: claim, wait for the
+//! slot (running `unblock` while waiting), write, advance. A publisher "dies" by storing
+//! `alive = false` (Release) as its last act, which is what the kernel's release of a dead
+//! process's lock gives the survivors. Capacity 2, payload `[u64; 2]` whose words name
+//! `(publisher, ticket)` and their own index, so a torn or misplaced read is visible.
+//!
+//! Models: a dead owner's claim is unblocked, and a dead owner's complete write is not
+//! (model 1, two variants); a live owner is never abandoned (model 2); concurrent head steps
+//! never strand a completed message (model 3); three live publishers, one waiting for a lap,
+//! abandon nothing and end with the head at the claim (model 4); a heartbeat `unblock` moves
+//! the head over a complete message whose owner died before its head step (model 5).
+//!
+//! The teeth build `--cfg seqcast_loom_broken_unblock` (no `CLAIMING` store before a claim)
+//! compiles only `teeth_unblock_abandons_a_live_owner`, which passes only if loom finds a
+//! live owner's ticket abandoned.
+
+use super::{Owners, Tickets, IDLE};
+use crate::ring::slot::{abandoned, done, resync, Read, Slot};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
+use loom::thread;
+
+const CAPACITY: u64 = 2;
+/// Owner places: one per publisher (or unblocker) thread of a model; a place no thread holds
+/// stays alive with the word `IDLE`, as a live publisher that left.
+const PLACES: usize = 3;
+
+type Msg = [u64; 2];
+
+/// The message of ticket `seq` sent by publisher `p`: word `i` carries `p`, `seq` and `i + 1`,
+/// so every word differs from every word of every other message and from a slot's initial 0.
+fn make(p: u64, seq: u64) -> Msg {
+    std::array::from_fn(|i| 0x5EC0_0000_0000_0000 | (p << 16) | seq | ((i as u64 + 1) << 32))
+}
+
+/// `(publisher, ticket)` of a whole message; panics (the model fails) on a torn one.
+fn decode(v: &Msg) -> (u64, u64) {
+    let p = (v[0] >> 16) & 0xFFFF;
+    let seq = v[0] & 0xFFFF;
+    assert_eq!(*v, make(p, seq), "seqlock violation: torn read {v:#x?}");
+    (p, seq)
+}
+
+/// Owner words and liveness flags of the model's publishers.
+struct Places {
+    /// Owner words (`ring::claim` rule 2), written only by the thread in that place.
+    ticket: [AtomicU64; PLACES],
+    /// `false` once the thread in that place died; written only by it, as its last act.
+    alive: [AtomicBool; PLACES],
+}
+
+impl Owners for Places {
+    fn count(&self) -> usize {
+        PLACES
+    }
+    fn ticket(&self, i: usize) -> &AtomicU64 {
+        &self.ticket[i]
+    }
+    fn alive(&self, i: usize) -> bool {
+        // Acquire: pairs with the dying thread's Release store, so all its stores are visible
+        // once it is seen gone (what a released process lock gives).
+        self.alive[i].load(Ordering::Acquire)
+    }
+}
+
+/// A ring of shared-memory publishers, as the shm header holds it.
+struct Ring {
+    slots: [Slot<Msg>; CAPACITY as usize],
+    claim: AtomicU64,
+    head: AtomicU64,
+    owners: Places,
+}
+
+/// What one send did: its ticket and the tickets its waits abandoned.
+struct Sent {
+    ticket: u64,
+    abandoned: Vec<u64>,
+}
+
+impl Ring {
+    fn new() -> Arc<Self> {
+        Arc::new(Ring {
+            slots: [Slot::new(), Slot::new()],
+            claim: AtomicU64::new(0),
+            head: AtomicU64::new(0),
+            owners: Places {
+                ticket: std::array::from_fn(|_| AtomicU64::new(IDLE)),
+                alive: std::array::from_fn(|_| AtomicBool::new(true)),
+            },
+        })
+    }
+
+    fn tickets(&self) -> Tickets<'_> {
+        Tickets {
+            claim: &self.claim,
+            head: &self.head,
+            capacity: CAPACITY,
+        }
+    }
+
+    fn slot(&self, t: u64) -> &Slot<Msg> {
+        &self.slots[(t % CAPACITY) as usize]
+    }
+
+    /// The shm publisher's send, step for step, by the publisher in `place`.
+    fn send(&self, place: usize) -> Sent {
+        let tickets = self.tickets();
+        let slot = |t| self.slot(t);
+        let t = tickets.claim(&self.owners.ticket[place]);
+        let mut gone = Vec::new();
+        while !tickets.slot_free(slot(t), t) {
+            gone.extend(tickets.unblock(&self.owners, slot));
+            thread::yield_now();
+        }
+        slot(t).write(t, make(place as u64, t));
+        tickets.advance(t, slot);
+        Sent {
+            ticket: t,
+            abandoned: gone,
+        }
+    }
+
+    /// The publisher in `place` dies: its last act, as the kernel's release of its lock.
+    fn die(&self, place: usize) {
+        // Release: every store the publisher made is visible to whoever sees it gone.
+        self.owners.alive[place].store(false, Ordering::Release);
+    }
+}
+
+/// A reader as a subscriber reads: one slot per cursor position, a stamp past its own that is
+/// `abandoned(pos)` reported lost, a later lap's stamp a lag.
+#[derive(Default)]
+struct Reader {
+    cursor: u64,
+    /// `(position, publisher)` of each delivered message.
+    delivered: Vec<(u64, u64)>,
+    lost: Vec<u64>,
+    lagged: u64,
+}
+
+impl Reader {
+    /// One read at the cursor; `false` if the message is not there yet.
+    fn step(&mut self, ring: &Ring) -> bool {
+        let pos = self.cursor;
+        match ring.slot(pos).read(pos) {
+            Read::NotYet => return false,
+            Read::Ready(v) => {
+                let (p, seq) = decode(&v);
+                assert_eq!(seq, pos, "seqlock violation: message {seq} read at {pos}");
+                self.delivered.push((pos, p));
+                self.cursor += 1;
+            }
+            Read::Overwritten(s) if s == abandoned(pos) => {
+                self.lost.push(pos);
+                self.cursor += 1;
+            }
+            Read::Overwritten(s) => {
+                // Acquire: the head the lag rule moves the reader to, as a subscriber loads it.
+                let head = ring.head.load(Ordering::Acquire);
+                let next = resync(pos, s, head, CAPACITY);
+                self.lagged += next - pos;
+                self.cursor = next;
+            }
+        }
+        true
+    }
+
+    /// Reads on until `end` or a message that is not there yet.
+    fn read_until(&mut self, ring: &Ring, end: u64) {
+        while self.cursor < end && self.step(ring) {}
+    }
+}
+
+/// Runs `model` under loom (`LOOM_MAX_PREEMPTIONS` and friends from the environment) and prints
+/// how many executions it explored and how long they took.
+fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
+    // std atomics, invisible to loom: they count executions and are no part of the model.
+    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = executions.clone();
+    let start = std::time::Instant::now();
+    loom::model::Builder::new().check(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        model();
+    });
+    eprintln!(
+        "loom model ring::claim::{name}: {} executions in {:.2?} (LOOM_MAX_PREEMPTIONS={})",
+        executions.load(std::sync::atomic::Ordering::Relaxed),
+        start.elapsed(),
+        std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "unbounded".into()),
+    );
+}
+
+/// When the dead publisher of model 1 dies.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Death {
+    /// Right after its claim: its slot says "not yet" for good.
+    BeforeWrite,
+    /// After its final stamp, before its head step: complete, but nobody moved the head.
+    BeforeAdvance,
+}
+
+/// Publisher A (place 0) claims ticket 0 and dies (`death` says when); publisher B (place 1,
+/// alive) sends tickets 1 and 2, and ticket 2 reuses A's slot, so B must get past A's ticket:
+/// abandon it if A never wrote it, never if A's write completed. Main reads while they run.
+fn dead_owner(death: Death) {
+    let ring = Ring::new();
+    let a = {
+        let ring = ring.clone();
+        thread::spawn(move || {
+            let tickets = ring.tickets();
+            let t = tickets.claim(&ring.owners.ticket[0]);
+            if death == Death::BeforeAdvance {
+                ring.slot(t).write(t, make(0, t));
+            }
+            ring.die(0);
+            t
+        })
+    };
+    let b = {
+        let ring = ring.clone();
+        thread::spawn(move || {
+            // The case under test is A holding ticket 0: B starts after A's claim. Relaxed, a
+            // gate of the model only: it gives B no view of A's stores that B's own claim and
+            // `unblock` would not give it.
+            while ring.claim.load(Ordering::Relaxed) == 0 {
+                thread::yield_now();
+            }
+            [ring.send(1), ring.send(1)]
+        })
+    };
+    let mut reader = Reader::default();
+    reader.read_until(&ring, 3);
+    let a_ticket = a.join().unwrap();
+    let [b1, b2] = b.join().unwrap();
+
+    assert_eq!((a_ticket, b1.ticket, b2.ticket), (0, 1, 2));
+    // Only ticket 2 waits (for slot 0); ticket 1's slot was never used.
+    assert!(b1.abandoned.is_empty());
+    match death {
+        Death::BeforeWrite => assert_eq!(b2.abandoned, [0], "a dead owner's claim stuck"),
+        Death::BeforeAdvance => {
+            assert!(
+                b2.abandoned.is_empty(),
+                "unblock violation: ticket 0 abandoned though its owner wrote it"
+            )
+        }
+    }
+    // Acquire: the joins already order every store; Acquire is what a reader would use.
+    assert_eq!(
+        ring.head.load(Ordering::Acquire),
+        3,
+        "head left below a finished ticket"
+    );
+    assert_eq!(ring.claim.load(Ordering::Acquire), 3);
+
+    // Everything is finished: the reader reads on to the end without a "not yet".
+    reader.read_until(&ring, 3);
+    assert_eq!(reader.cursor, 3, "a message below the head was not there");
+    let owner = |pos: u64| if pos == 0 { 0 } else { 1 };
+    for &(pos, p) in &reader.delivered {
+        assert_eq!(
+            p,
+            owner(pos),
+            "seqlock violation: message {pos} from publisher {p}"
+        );
+        assert!(
+            !(pos == 0 && death == Death::BeforeWrite),
+            "A's message delivered though A never wrote it"
+        );
+    }
+    for &pos in &reader.lost {
+        assert!(
+            pos == 0 && death == Death::BeforeWrite,
+            "message {pos} reported lost though its write completed"
+        );
+    }
+    assert_eq!(
+        reader.delivered.len() as u64 + reader.lost.len() as u64 + reader.lagged,
+        3
+    );
+    // B's messages are whole and in place for a reader that comes after the joins; ticket 0's
+    // slot holds ticket 2 by now, so that reader counts ticket 0 as lagged.
+    let mut late = Reader::default();
+    late.read_until(&ring, 3);
+    assert_eq!(late.delivered, [(1, 1), (2, 1)]);
+    assert!(late.lost.is_empty());
+    assert_eq!(late.lagged, 1);
+}
+
+/// Model 1: a publisher dead after its claim, before writing, is unblocked by the live one
+/// waiting for its slot; the message is reported lost and the head reaches the claim.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn dead_owner_is_unblocked() {
+    check("dead_owner_is_unblocked", || dead_owner(Death::BeforeWrite));
+}
+
+/// Model 1, second variant: a publisher dead after its final stamp but before its head step
+/// is never abandoned (its message is delivered or lapped, never lost), and the live
+/// publisher's head steps (its own, or those of its `unblock`) carry the head over it.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn dead_owner_after_its_write_is_not_abandoned() {
+    check("dead_owner_after_its_write_is_not_abandoned", || {
+        dead_owner(Death::BeforeAdvance)
+    });
+}
+
+/// Publisher A (place 0, alive throughout) sends ticket 0 while an unblocker (place 1, a
+/// live publisher's heartbeat, holding no ticket) runs `unblock` twice: it must never abandon
+/// A's ticket, whatever it reads of A's owner word and stamp.
+fn live_slow_owner() {
+    let ring = Ring::new();
+    let a = {
+        let ring = ring.clone();
+        thread::spawn(move || ring.send(0))
+    };
+    let unblocker = {
+        let ring = ring.clone();
+        thread::spawn(move || {
+            for _ in 0..2 {
+                let gone = ring.tickets().unblock(&ring.owners, |t| ring.slot(t));
+                assert!(
+                    gone.is_none(),
+                    "unblock violation: live owner's ticket {gone:?} abandoned"
+                );
+            }
+        })
+    };
+    let sent = a.join().unwrap();
+    unblocker.join().unwrap();
+    assert_eq!(sent.ticket, 0);
+    assert!(sent.abandoned.is_empty());
+    assert_eq!(ring.slot(0).stamp_acquire(), done(0));
+    match ring.slot(0).read(0) {
+        Read::Ready(v) => assert_eq!(decode(&v), (0, 0)),
+        _ => panic!("unblock violation: A's complete message not readable"),
+    }
+    // Acquire: as a reader would load it (the joins already order every store).
+    assert_eq!(ring.head.load(Ordering::Acquire), 1);
+    // Between sends an owner keeps its last ticket (`ring::claim` rule 2).
+    assert_eq!(ring.owners.ticket[0].load(Ordering::Acquire), 0);
+}
+
+/// Model 2: `unblock` never abandons the ticket of a live owner, even one caught between its
+/// claim and its owner-word store.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn live_slow_owner_is_never_abandoned() {
+    check("live_slow_owner_is_never_abandoned", live_slow_owner);
+}
+
+/// Teeth: without the `CLAIMING` store before the claim, an unblocker that sees the claim can
+/// read a live owner's word before its ticket is stored there, and abandons the ticket.
+#[test]
+#[cfg(seqcast_loom_broken_unblock)]
+#[should_panic(expected = "unblock violation")]
+fn teeth_unblock_abandons_a_live_owner() {
+    check("teeth_unblock_abandons_a_live_owner", live_slow_owner);
+}
+
+/// Model 3: two live publishers send one message each, concurrently, in either ticket order;
+/// once both returned the head is 2: whichever finished first, the other's head steps found it.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn advance_never_strands_a_completed_message() {
+    check("advance_never_strands_a_completed_message", || {
+        let ring = Ring::new();
+        let publishers = [0, 1].map(|place| {
+            let ring = ring.clone();
+            thread::spawn(move || ring.send(place))
+        });
+        let mut tickets = publishers.map(|p| p.join().unwrap().ticket);
+        tickets.sort_unstable();
+        assert_eq!(tickets, [0, 1]);
+        // Acquire: as a reader would load it (the joins already order every store).
+        assert_eq!(
+            ring.head.load(Ordering::Acquire),
+            2,
+            "advance violation: a completed message left below the head"
+        );
+        let mut reader = Reader::default();
+        reader.read_until(&ring, 2);
+        assert_eq!(reader.delivered.len(), 2);
+    });
+}
+
+/// Model 4: three live publishers, one message each, capacity 2: the holder of ticket 2 waits
+/// for slot 0 running `unblock` meanwhile, which must abandon nothing (every owner is alive);
+/// the head steps count the later lap in slot 0 as complete, and the head reaches 3.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn live_publishers_wait_for_a_lap_without_abandoning() {
+    check("live_publishers_wait_for_a_lap_without_abandoning", || {
+        let ring = Ring::new();
+        let publishers = [0, 1, 2].map(|place| {
+            let ring = ring.clone();
+            thread::spawn(move || ring.send(place))
+        });
+        let sent = publishers.map(|p| p.join().unwrap());
+        for s in &sent {
+            assert!(
+                s.abandoned.is_empty(),
+                "unblock violation: live owner's tickets {:?} abandoned",
+                s.abandoned
+            );
+        }
+        let mut tickets: Vec<u64> = sent.iter().map(|s| s.ticket).collect();
+        tickets.sort_unstable();
+        assert_eq!(tickets, [0, 1, 2]);
+        // Acquire: as a reader would load it (the joins already order every store).
+        assert_eq!(
+            ring.head.load(Ordering::Acquire),
+            3,
+            "advance violation: a completed message left below the head"
+        );
+        // Slot 0 holds ticket 2 now: a reader from 0 lags one and reads the other two whole,
+        // each from the publisher that claimed it.
+        let mut reader = Reader::default();
+        reader.read_until(&ring, 3);
+        assert_eq!((reader.lagged, reader.delivered.len()), (1, 2));
+        for (pos, p) in reader.delivered {
+            assert_eq!(
+                sent[p as usize].ticket, pos,
+                "seqlock violation: misplaced message"
+            );
+        }
+    });
+}
+
+/// Model 5: publisher A (place 0) completes ticket 0 and dies before its head step; nobody
+/// sends again, and a live publisher's heartbeat (place 1, holding no ticket) runs `unblock`
+/// while A runs and once more after seeing A gone. The head must then pass ticket 0: a
+/// complete message whose owner died there is not abandoned, but it must not hold the head.
+#[test]
+#[cfg(not(seqcast_loom_broken_unblock))]
+fn heartbeat_moves_the_head_over_a_dead_owners_complete_message() {
+    check(
+        "heartbeat_moves_the_head_over_a_dead_owners_complete_message",
+        || {
+            let ring = Ring::new();
+            let a = {
+                let ring = ring.clone();
+                thread::spawn(move || {
+                    let t = ring.tickets().claim(&ring.owners.ticket[0]);
+                    ring.slot(t).write(t, make(0, t));
+                    ring.die(0);
+                })
+            };
+            let heartbeat = {
+                let ring = ring.clone();
+                thread::spawn(move || {
+                    let beat = || ring.tickets().unblock(&ring.owners, |t| ring.slot(t));
+                    let early = beat();
+                    // The beat after A is gone; `alive` is Acquire, as `unblock` reads it.
+                    while ring.owners.alive(0) {
+                        thread::yield_now();
+                    }
+                    [early, beat()]
+                })
+            };
+            a.join().unwrap();
+            let beats = heartbeat.join().unwrap();
+            assert_eq!(
+                beats,
+                [None, None],
+                "unblock violation: a complete message abandoned"
+            );
+            // Acquire: as a reader would load it (the joins already order every store).
+            assert_eq!(
+                ring.head.load(Ordering::Acquire),
+                1,
+                "advance violation: the head left below a dead owner's complete message"
+            );
+            match ring.slot(0).read(0) {
+                Read::Ready(v) => assert_eq!(decode(&v), (0, 0)),
+                _ => panic!("unblock violation: A's complete message not readable"),
+            }
+        },
+    );
+}
