@@ -161,6 +161,19 @@ fn drain(rx: &mut ShmSubscriber<Msg>, ids: usize) -> (Vec<Vec<u64>>, u64, RecvTi
     }
 }
 
+/// Starts publishers `1..=n` as child processes, each sending `count` messages.
+fn spawn_publishers(path: &std::path::Path, n: u64, count: u64) -> Vec<ChildProc> {
+    (1..=n)
+        .map(|id| {
+            ChildProc::spawn_with(
+                "child_shared_publisher",
+                path,
+                &[(ID_ENV, &id.to_string()), (COUNT_ENV, &count.to_string())],
+            )
+        })
+        .collect()
+}
+
 /// Two publishers in one process (two places) and a subscriber: one stream, in ticket order.
 /// The topic closes only when the last of them leaves.
 #[test]
@@ -231,15 +244,7 @@ fn three_publisher_processes_lossless() {
     let path = ring_path("three");
     let host = ShmSharedPublisher::<Msg>::create_at(&path, 4 * N as usize, TYPE).unwrap();
     let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
-    let children: Vec<ChildProc> = (1..=3)
-        .map(|id| {
-            ChildProc::spawn_with(
-                "child_shared_publisher",
-                &path,
-                &[(ID_ENV, &id.to_string()), (COUNT_ENV, &N.to_string())],
-            )
-        })
-        .collect();
+    let children = spawn_publishers(&path, 3, N);
     for c in children {
         c.line_with("DONE");
         c.wait_success();
@@ -262,15 +267,7 @@ fn three_publisher_processes_lossy_accounting() {
     let path = ring_path("lossy");
     let host = ShmSharedPublisher::<Msg>::create_at(&path, 64, TYPE).unwrap();
     let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
-    let children: Vec<ChildProc> = (1..=3)
-        .map(|id| {
-            ChildProc::spawn_with(
-                "child_shared_publisher",
-                &path,
-                &[(ID_ENV, &id.to_string()), (COUNT_ENV, &N.to_string())],
-            )
-        })
-        .collect();
+    let children = spawn_publishers(&path, 3, N);
     let reader = std::thread::spawn(move || drain(&mut rx, 4));
     for c in children {
         c.line_with("DONE");

@@ -264,23 +264,7 @@ impl<T: Plain> Drop for ShmPublisher<T> {
         if let Some(hb) = self.heartbeat.take() {
             hb.stop();
         }
-        let header = self.region.header();
-        // Relaxed: published by the Release store of `closed`.
-        header
-            .word(W_FINAL_HEAD)
-            .store(self.next, Ordering::Relaxed);
-        // Release: pairs with the subscribers' Acquire load of `closed`: a subscriber that
-        // sees it also sees `final_head` and every completed stamp.
-        header.word(W_CLOSED).store(1, Ordering::Release);
-        // Remove the name, unless another publisher has since replaced the file.
-        let ours = |m: std::fs::Metadata| {
-            self.file
-                .metadata()
-                .is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev())
-        };
-        if std::fs::metadata(&self.path).is_ok_and(ours) {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        close(&self.region, self.next, &self.path, &self.file);
     }
 }
 
@@ -291,6 +275,27 @@ impl<T: Plain> fmt::Debug for ShmPublisher<T> {
             .field("sent", &self.next)
             .field("capacity", &self.region.capacity())
             .finish()
+    }
+}
+
+/// Closes the ring: stores `final_head`, then `closed` (Release), and removes the name unless
+/// another publisher has since replaced the file. The last step of every publisher's drop
+/// that ends the topic.
+pub(crate) fn close<T: Plain>(region: &Region<T>, final_head: u64, path: &Path, file: &File) {
+    let header = region.header();
+    // Relaxed: published by the Release store of `closed`.
+    header
+        .word(W_FINAL_HEAD)
+        .store(final_head, Ordering::Relaxed);
+    // Release: pairs with the subscribers' Acquire load of `closed`: a subscriber that sees
+    // it also sees `final_head` and every completed stamp.
+    header.word(W_CLOSED).store(1, Ordering::Release);
+    let ours = |m: std::fs::Metadata| {
+        file.metadata()
+            .is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev())
+    };
+    if std::fs::metadata(path).is_ok_and(ours) {
+        let _ = std::fs::remove_file(path);
     }
 }
 

@@ -44,26 +44,16 @@ pub(crate) struct Region<T> {
 impl<T: Plain> Region<T> {
     /// Maps `file` read-only (`PROT_READ`, `MAP_SHARED`) and validates it as a ring of `T`.
     pub(crate) fn open(path: &Path, file: &File, type_name: &str) -> Result<Self, ShmError> {
-        let len = file.metadata().map_err(|e| io_error(path, e))?.len();
-        if len < HEADER_BYTES as u64 {
-            return Err(ShmError::TooSmall {
-                len,
-                need: HEADER_BYTES as u64,
-            });
-        }
-        // `PROT_READ`, `MAP_SHARED`. (`MmapRaw` rather than `Mmap`: `Mmap` derefs to `&[u8]`,
-        // which would assert that nobody writes the bytes; the publisher does.)
-        let map = MmapOptions::new()
-            .map_raw_read_only(file)
-            .map_err(|e| io_error(path, e))?;
-        Region::validated(map, type_name)
+        Self::open_as(path, file, type_name, false)
     }
-}
 
-impl<T: Plain> Region<T> {
     /// Maps `file` (open for writing) read-write and validates it as a ring of `T`: a
     /// publisher joining a ring that takes several.
     pub(crate) fn open_rw(path: &Path, file: &File, type_name: &str) -> Result<Self, ShmError> {
+        Self::open_as(path, file, type_name, true)
+    }
+
+    fn open_as(path: &Path, file: &File, type_name: &str, write: bool) -> Result<Self, ShmError> {
         let len = file.metadata().map_err(|e| io_error(path, e))?.len();
         if len < HEADER_BYTES as u64 {
             return Err(ShmError::TooSmall {
@@ -71,11 +61,15 @@ impl<T: Plain> Region<T> {
                 need: HEADER_BYTES as u64,
             });
         }
-        // Read-write, `MAP_SHARED`.
-        let map = MmapOptions::new()
-            .map_raw(file)
-            .map_err(|e| io_error(path, e))?;
-        Region::validated(map, type_name)
+        // `MAP_SHARED`, `PROT_READ` unless `write`. (`MmapRaw` rather than `Mmap`: `Mmap`
+        // derefs to `&[u8]`, which would assert that nobody writes the bytes; publishers do.)
+        let options = MmapOptions::new();
+        let map = if write {
+            options.map_raw(file)
+        } else {
+            options.map_raw_read_only(file)
+        };
+        Region::validated(map.map_err(|e| io_error(path, e))?, type_name)
     }
 
     /// The ticket words of a ring with several publishers (`ring::claim`).

@@ -1,9 +1,9 @@
 //! [`ShmSharedPublisher`]: one of several publisher processes of a ring file.
 
 use super::file::{lock_place, open_regular_rw, place_held, require_owner, unlock_place};
-use super::header::{MAX_PUBLISHERS, PLACE_WORDS, W_CLOSED, W_FINAL_HEAD, W_HEAD, W_PLACES};
+use super::header::{MAX_PUBLISHERS, PLACE_WORDS, W_CLOSED, W_HEAD, W_PLACES};
 use super::plain::Plain;
-use super::publisher::{build, lock, Heartbeat};
+use super::publisher::{build, close, lock, Heartbeat};
 use super::region::Region;
 use super::{io_error, path_for, RingInfo};
 use crate::error::{CapacityError, ShmError};
@@ -11,7 +11,6 @@ use crate::ring::claim::{Owners, IDLE};
 use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
 use core::fmt;
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -349,20 +348,7 @@ impl<T: Plain> Drop for ShmSharedPublisher<T> {
             }
             unblock_all(r, &self.file, self.place);
         }
-        let header = r.header();
-        // Relaxed: published by the Release store of `closed`.
-        header.word(W_FINAL_HEAD).store(claim, Ordering::Relaxed);
-        // Release: pairs with the subscribers' Acquire load of `closed`: a subscriber that
-        // sees it also sees `final_head` and every completed stamp.
-        header.word(W_CLOSED).store(1, Ordering::Release);
-        let ours = |m: std::fs::Metadata| {
-            self.file
-                .metadata()
-                .is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev())
-        };
-        if std::fs::metadata(&self.path).is_ok_and(ours) {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        close(r, claim, &self.path, &self.file);
     }
 }
 
