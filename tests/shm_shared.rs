@@ -26,9 +26,12 @@ const TYPE: &str = "tests/shm_shared.rs Msg = [u64; 8]";
 const COUNT_ENV: &str = "SEQCAST_SHM_COUNT";
 /// Which publisher a child is (its messages carry it).
 const ID_ENV: &str = "SEQCAST_SHM_ID";
+/// With a value `n > 0`, a child publisher sends in batches of `n` (`send_batch`).
+const BATCH_ENV: &str = "SEQCAST_SHM_BATCH";
 
 /// Header words the stuck-claimant child pokes, as `shm::header` lays them out: the ticket
-/// counter, the head, and the publishers' places (16 words each, owner word first).
+/// counter, the head, and the publishers' places (16 words each: the first ticket of the
+/// owner's claim, its pid, the claim's length).
 const W_CLAIM: u64 = 48;
 const W_HEAD: u64 = 32;
 const W_PLACES: u64 = 64;
@@ -71,10 +74,19 @@ fn child_shared_publisher() {
         return;
     };
     let (id, count) = (env_u64(ID_ENV, 1), env_u64(COUNT_ENV, 1000));
+    let batch = env_u64(BATCH_ENV, 0) as usize;
     let mut tx = ShmSharedPublisher::<Msg>::open_at(&path, TYPE).expect("child: join ring");
     println!("READY");
-    for i in 0..count {
-        tx.send(msg(id, i));
+    if batch == 0 {
+        for i in 0..count {
+            tx.send(msg(id, i));
+        }
+    } else {
+        let all: Vec<Msg> = (0..count).map(|i| msg(id, i)).collect();
+        for chunk in all.chunks(batch) {
+            let seqs = tx.send_batch(chunk);
+            assert_eq!(seqs.end - seqs.start, chunk.len() as u64);
+        }
     }
     assert_eq!(tx.sent(), count);
     println!("DONE");
@@ -94,9 +106,13 @@ fn child_stuck_claimant() {
     tx.send(msg(id, 0));
     let poke = Poke::open(std::path::Path::new(&path));
     let info = tx.info();
-    let place = poke.word((W_PLACES + tx.place() as u64 * PLACE_WORDS) * 8);
+    // A run of `SEQCAST_SHM_RUN` tickets (a batch), of which only the first is half written.
+    let run = env_u64("SEQCAST_SHM_RUN", 1);
+    let place_at = (W_PLACES + tx.place() as u64 * PLACE_WORDS) * 8;
+    let place = poke.word(place_at);
     place.store(CLAIMING, Ordering::SeqCst);
-    let t = poke.word(W_CLAIM * 8).fetch_add(1, Ordering::SeqCst);
+    let t = poke.word(W_CLAIM * 8).fetch_add(run, Ordering::SeqCst);
+    poke.word(place_at + 16).store(run, Ordering::SeqCst);
     place.store(t, Ordering::SeqCst);
     let slot = info.slots_offset + (t % info.capacity) * info.slot_size;
     let stamp = poke.word(slot);
@@ -161,15 +177,23 @@ fn drain(rx: &mut ShmSubscriber<Msg>, ids: usize) -> (Vec<Vec<u64>>, u64, RecvTi
     }
 }
 
-/// Starts publishers `1..=n` as child processes, each sending `count` messages.
-fn spawn_publishers(path: &std::path::Path, n: u64, count: u64) -> Vec<ChildProc> {
+/// Starts publishers `1..=n` as child processes, each sending `count` messages, publisher
+/// `id` in batches of `batch(id)` (0: one `send` each).
+fn spawn_publishers(
+    path: &std::path::Path,
+    n: u64,
+    count: u64,
+    batch: impl Fn(u64) -> u64,
+) -> Vec<ChildProc> {
     (1..=n)
         .map(|id| {
-            ChildProc::spawn_with(
-                "child_shared_publisher",
-                path,
-                &[(ID_ENV, &id.to_string()), (COUNT_ENV, &count.to_string())],
-            )
+            let env = [
+                (ID_ENV, id.to_string()),
+                (COUNT_ENV, count.to_string()),
+                (BATCH_ENV, batch(id).to_string()),
+            ];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            ChildProc::spawn_with("child_shared_publisher", path, &env)
         })
         .collect()
 }
@@ -192,6 +216,10 @@ fn two_publishers_one_stream_last_out_closes() {
         assert_eq!(check(&rx.try_recv().unwrap()), (0, i));
         assert_eq!(check(&rx.try_recv().unwrap()), (1, i));
     }
+    assert_eq!(a.send_batch(&[msg(0, 5), msg(0, 6)]), 10..12);
+    assert_eq!(b.send_batch(&[]), 12..12);
+    assert_eq!(check(&rx.try_recv().unwrap()), (0, 5));
+    assert_eq!(check(&rx.try_recv().unwrap()), (0, 6));
     drop(a);
     assert!(!rx.is_closed(), "closed while a publisher is left");
     b.send(msg(1, 5));
@@ -236,15 +264,16 @@ fn joining_errors_say_why() {
     );
 }
 
-/// Three publisher processes into one ring that holds everything: every subscriber receives
-/// every message of every publisher, whole and in each publisher's order.
+/// Three publisher processes into one ring that holds everything (one sending one message at a
+/// time, two in batches of 7 and 100): every subscriber receives every message of every
+/// publisher, whole and in each publisher's order.
 #[test]
 fn three_publisher_processes_lossless() {
     const N: u64 = 10_000;
     let path = ring_path("three");
     let host = ShmSharedPublisher::<Msg>::create_at(&path, 4 * N as usize, TYPE).unwrap();
     let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
-    let children = spawn_publishers(&path, 3, N);
+    let children = spawn_publishers(&path, 3, N, |id| [0, 0, 7, 100][id as usize]);
     for c in children {
         c.line_with("DONE");
         c.wait_success();
@@ -267,7 +296,8 @@ fn three_publisher_processes_lossy_accounting() {
     let path = ring_path("lossy");
     let host = ShmSharedPublisher::<Msg>::create_at(&path, 64, TYPE).unwrap();
     let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
-    let children = spawn_publishers(&path, 3, N);
+    // Batches of 1 (`send`), 5 and 150 (more than the ring holds: a batch laps itself).
+    let children = spawn_publishers(&path, 3, N, |id| [0, 0, 5, 150][id as usize]);
     let reader = std::thread::spawn(move || drain(&mut rx, 4));
     for c in children {
         c.line_with("DONE");
@@ -317,6 +347,36 @@ fn killed_claimant_is_skipped_and_reported() {
     assert_eq!(rx.recv_timeout(GENEROUS), Err(RecvTimeoutError::Closed));
     let stats = rx.stats();
     assert_eq!((stats.received, stats.missed), (5, 1));
+}
+
+/// A publisher killed in the middle of a batch: exactly its unwritten run is reported lost,
+/// and everything sent after it arrives.
+#[test]
+fn killed_batch_claimant_loses_exactly_its_run() {
+    let path = ring_path("killedrun");
+    let mut host = ShmSharedPublisher::<Msg>::create_at(&path, 8, TYPE).unwrap();
+    let mut rx = ShmSubscriber::<Msg>::open_at(&path, TYPE).unwrap();
+    let mut child = ChildProc::spawn_with(
+        "child_stuck_claimant",
+        &path,
+        &[(ID_ENV, "1"), ("SEQCAST_SHM_RUN", "3")],
+    );
+    child.line_with("STUCK");
+    assert_eq!(check(&rx.recv_timeout(GENEROUS).unwrap()), (1, 0));
+    child.child.kill().unwrap();
+    child.child.wait().unwrap();
+    assert_eq!(host.send_batch(&[msg(0, 0), msg(0, 1)]), 4..6);
+    let (mut lost, mut got) = (0, Vec::new());
+    while got.len() < 2 {
+        match rx.recv_timeout(GENEROUS) {
+            Ok(m) => got.push(check(&m)),
+            Err(RecvTimeoutError::Lagged(n)) => lost += n,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((lost, got), (3, vec![(0, 0), (0, 1)]));
+    drop(host);
+    assert_eq!(rx.recv_timeout(GENEROUS), Err(RecvTimeoutError::Closed));
 }
 
 /// A publisher stopped (`SIGSTOP`) in the middle of a send is slow, not dead: its message is

@@ -13,9 +13,12 @@
 //!
 //! # Who writes what
 //! 1. `claim`: the next ticket. Publishers `fetch_add` it (AcqRel), nobody else writes it.
-//! 2. Each publisher has an *owner word* (its `ticket`), written only by that publisher: it
-//!    stores [`CLAIMING`] before every claim, the ticket it got right after, and [`IDLE`]
-//!    when it leaves. Between sends it keeps its last ticket.
+//! 2. Each publisher has an *owner record* ([`Owner`]: the words `ticket` and `len`), written
+//!    only by that publisher: it stores [`CLAIMING`] in `ticket` before every claim, then the
+//!    number of tickets it claimed in `len` and the first of them in `ticket`, and [`IDLE`]
+//!    in `ticket` when it leaves. Between sends it keeps its last claim. A claim of several
+//!    tickets (a batch) is one `fetch_add`, so the owner of ticket `h` is the record whose
+//!    run `ticket .. ticket + len` holds `h`.
 //! 3. `head`: the number of messages from 0 that are complete or abandoned (the completed
 //!    prefix). Only ever moved forward by one, by a compare-exchange from `h` to `h + 1`
 //!    after the slot of `h` was seen complete ([`Tickets::advance`]). So a reader that loads
@@ -30,15 +33,18 @@
 //!
 //! # The unblock rule ([`Tickets::unblock`])
 //! The message at the head `h` is abandoned if its slot is not complete, `claim > h` (its
-//! ticket was claimed), and no *live* owner word shows `h` or `CLAIMING`. Why a live owner
-//! `O` of ticket `h` always shows one of them to the unblocker: `O` stored `CLAIMING` before
-//! its claim; the unblocker's Acquire load of `claim` reads a value past `h`, so it reads
-//! from `O`'s claim or a later one (every write of `claim` is a read-modify-write, in the
-//! release sequence of `O`'s), which makes `O`'s `CLAIMING` store happen-before the
-//! unblocker's load of the owner word. That load then sees `CLAIMING`, `h`, or a store `O`
-//! made after finishing `h` (its next `CLAIMING`, its next ticket, `IDLE`): those are Release
-//! stores after `O`'s final stamp of `h`, so the stamp `2h + 2` is visible to the unblocker's
-//! compare-exchange, which then fails. The compare-exchange is also what makes two unblockers,
+//! ticket was claimed), and no *live* owner record shows `CLAIMING` or a run holding `h`.
+//! Why a live owner `O` of ticket `h` always shows one of them to the unblocker: `O` stored
+//! `CLAIMING` before its claim; the unblocker's Acquire load of `claim` reads a value past
+//! `h`, so it reads from `O`'s claim or a later one (every write of `claim` is a
+//! read-modify-write, in the release sequence of `O`'s), which makes `O`'s `CLAIMING` store
+//! happen-before the unblocker's load of `ticket`. That load then sees `CLAIMING`, the first
+//! ticket of `O`'s run holding `h`, or a store `O` made after finishing its run (its next
+//! `CLAIMING`, its next first ticket, `IDLE`): those are Release stores after `O`'s final
+//! stamp of `h`, so the stamp `2h + 2` is visible to the unblocker's compare-exchange, which
+//! then fails. The `len` the unblocker loads after `ticket` (both Acquire, both stored
+//! Release, `len` first) is that run's or a later one's; a later one was stored after the
+//! run completed, so it too makes the stamp visible. The compare-exchange is also what makes two unblockers,
 //! or an unblocker and a late but complete write, agree: it replaces only the exact stamp the
 //! unblocker saw.
 //!
@@ -64,17 +70,26 @@
 use super::slot::{done, Slot};
 use crate::sync::{AtomicU64, Ordering};
 
-/// An owner word holding no claim (a publisher that left, or a place never used).
+/// An owner record's `ticket` holding no claim (a publisher that left, or a place never used).
 pub(crate) const IDLE: u64 = u64::MAX;
-/// An owner word of a publisher that is claiming a ticket right now.
+/// An owner record's `ticket` while its publisher is claiming a ticket right now.
 pub(crate) const CLAIMING: u64 = u64::MAX - 1;
 
-/// The publishers that may own tickets: their owner words and whether each can still write.
+/// One publisher's owner record (module docs, rule 2).
+#[derive(Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    /// `CLAIMING`, `IDLE`, or the first ticket of its last claim.
+    pub(crate) ticket: &'a AtomicU64,
+    /// How many tickets its last claim took.
+    pub(crate) len: &'a AtomicU64,
+}
+
+/// The publishers that may own tickets: their owner records and whether each can still write.
 pub(crate) trait Owners {
     /// Number of owner places.
     fn count(&self) -> usize;
-    /// The owner word of place `i` (module docs, rule 2).
-    fn ticket(&self, i: usize) -> &AtomicU64;
+    /// The owner record of place `i` (module docs, rule 2).
+    fn owner(&self, i: usize) -> Owner<'_>;
     /// Whether the publisher in place `i` may still write. `false` must mean gone for good,
     /// with every store it made visible to the caller (a released process lock), or a place
     /// nobody holds.
@@ -92,20 +107,24 @@ pub(crate) struct Tickets<'a> {
 }
 
 impl Tickets<'_> {
-    /// Claims the next ticket for the publisher whose owner word is `mine`.
+    /// Claims the next `n >= 1` tickets for the publisher whose owner record is `mine`;
+    /// returns the first.
     #[inline]
-    pub(crate) fn claim(&self, mine: &AtomicU64) -> u64 {
+    pub(crate) fn claim(&self, mine: Owner<'_>, n: u64) -> u64 {
+        debug_assert!(n >= 1);
         // Relaxed: published by the AcqRel claim right after it (module docs, the unblock
         // rule). The teeth build `seqcast_loom_broken_unblock` leaves it out: the claim model
         // must then see a live owner's ticket abandoned.
         #[cfg(not(seqcast_loom_broken_unblock))]
-        mine.store(CLAIMING, Ordering::Relaxed);
+        mine.ticket.store(CLAIMING, Ordering::Relaxed);
         // AcqRel: Release publishes the `CLAIMING` store to unblockers; Acquire orders it after
         // the claims before it.
-        let t = self.claim.fetch_add(1, Ordering::AcqRel);
-        // Release: an unblocker that reads it sees everything before it (the module docs need
-        // that only of the stores after a finished ticket, which also are Release).
-        mine.store(t, Ordering::Release);
+        let t = self.claim.fetch_add(n, Ordering::AcqRel);
+        // Release, both, `len` first: an unblocker that reads either sees everything before
+        // it (the module docs need that of the stores after a finished run, and that the
+        // `len` it reads after a `ticket` is that run's or a later one's).
+        mine.len.store(n, Ordering::Release);
+        mine.ticket.store(t, Ordering::Release);
         t
     }
 
@@ -125,19 +144,27 @@ impl Tickets<'_> {
         self.head.fetch_add(0, Ordering::AcqRel)
     }
 
-    /// Moves the head over every complete message from `from` on (module docs). Called by
-    /// the owner of ticket `from` after its final stamp, and by unblockers.
-    pub(crate) fn advance<'s, T: Copy + 's>(&self, from: u64, slot: impl Fn(u64) -> &'s Slot<T>) {
-        let mut h = from;
+    /// Moves the head over every complete message from `from` on (module docs), the `n`
+    /// messages from `from` being known complete. Called by the owner of the run `from ..
+    /// from + n` after its final stamps (one step over the whole run if the head waits at
+    /// its start), and by unblockers (`n == 1`).
+    pub(crate) fn advance<'s, T: Copy + 's>(
+        &self,
+        from: u64,
+        n: u64,
+        slot: impl Fn(u64) -> &'s Slot<T>,
+    ) {
+        debug_assert!(n >= 1);
+        let (mut h, mut step) = (from, n);
         loop {
-            // AcqRel: Release publishes our final stamp to the next step's owner (which may
+            // AcqRel: Release publishes our final stamps to the next step's owner (which may
             // then stop relying on us), Acquire takes the stamps the step before us saw.
             match self
                 .head
-                .compare_exchange(h, h + 1, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(h, h + step, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
-                    h += 1;
+                    h += step;
                     // Acquire: a claim made before a step that came ahead of ours is visible;
                     // a claim we do not see here comes with a step after ours, whose owner
                     // then finds our head and goes on from it.
@@ -147,6 +174,8 @@ impl Tickets<'_> {
                 }
                 Err(_) => h = self.latest_head(),
             }
+            // From here on, one message at a time: only its stamp says it is complete.
+            step = 1;
             if slot(h).stamp_acquire() < done(h) {
                 return;
             }
@@ -166,10 +195,10 @@ impl Tickets<'_> {
         if seen >= done(h) {
             // Complete: its owner is between its final stamp and its head step, or died
             // there. Moving the head over a complete message is every publisher's right.
-            self.advance(h, slot);
+            self.advance(h, 1, slot);
             return None;
         }
-        // Acquire: pairs with the claims' AcqRel, making the owner words' `CLAIMING` stores
+        // Acquire: pairs with the claims' AcqRel, making the owner records' `CLAIMING` stores
         // before every claim seen here visible below.
         if self.claim.load(Ordering::Acquire) <= h {
             return None;
@@ -178,14 +207,19 @@ impl Tickets<'_> {
             if !owners.alive(i) {
                 continue;
             }
-            // Acquire: pairs with the owner's Release stores after its final stamps.
-            let t = owners.ticket(i).load(Ordering::Acquire);
-            if t == h || t == CLAIMING {
+            let owner = owners.owner(i);
+            // Acquire, both: pair with the owner's Release stores after its final stamps.
+            let t = owner.ticket.load(Ordering::Acquire);
+            if t == CLAIMING {
+                return None;
+            }
+            let len = owner.len.load(Ordering::Acquire);
+            if h >= t && h - t < len {
                 return None;
             }
         }
         slot(h).abandon(h, seen).ok()?;
-        self.advance(h, slot);
+        self.advance(h, 1, slot);
         Some(h)
     }
 }

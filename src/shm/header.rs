@@ -81,7 +81,8 @@ pub(crate) const W_CLAIM: usize = 48;
 /// Word of place 0's owner word (`ring::claim`, rule 2); place `i` starts `i * PLACE_WORDS`
 /// later.
 pub(crate) const W_PLACES: usize = 64;
-/// Words per publisher place: the owner word, then the holder's pid (for `Debug` and errors).
+/// Words per publisher place: the owner record's `ticket`, the holder's pid (for `Debug` and
+/// errors), the owner record's `len`.
 pub(crate) const PLACE_WORDS: usize = 16;
 /// The most publishers a ring takes at once.
 pub const MAX_PUBLISHERS: u32 = 8;

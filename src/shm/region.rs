@@ -202,12 +202,17 @@ impl<T: Plain> Region<T> {
         unsafe { &(*self.map.as_ptr().add(offset).cast::<LineSlot<T>>()).0 }
     }
 
-    /// The owner word of publisher place `i` (`ring::claim`, rule 2).
+    /// The owner record of publisher place `i` (`ring::claim`, rule 2): the place's words 0
+    /// (`ticket`) and 2 (`len`).
     #[inline]
-    pub(crate) fn place(&self, i: usize) -> &crate::sync::AtomicU64 {
-        debug_assert!(i < super::header::MAX_PUBLISHERS as usize);
-        self.header()
-            .word(super::header::W_PLACES + i * super::header::PLACE_WORDS)
+    pub(crate) fn place(&self, i: usize) -> crate::ring::claim::Owner<'_> {
+        use super::header::{MAX_PUBLISHERS, PLACE_WORDS, W_PLACES};
+        debug_assert!(i < MAX_PUBLISHERS as usize);
+        let first = W_PLACES + i * PLACE_WORDS;
+        crate::ring::claim::Owner {
+            ticket: self.header().word(first),
+            len: self.header().word(first + 2),
+        }
     }
 
     #[inline]

@@ -7,9 +7,10 @@ use super::publisher::{build, close, lock, Heartbeat};
 use super::region::Region;
 use super::{io_error, path_for, RingInfo};
 use crate::error::{CapacityError, ShmError};
-use crate::ring::claim::{Owners, IDLE};
-use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
+use crate::ring::claim::{Owner, Owners, IDLE};
+use crate::sync::{spin_loop, Arc, Ordering};
 use core::fmt;
+use core::ops::Range;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -81,7 +82,7 @@ impl<T: Plain> Owners for Places<'_, T> {
         self.region.info().publishers as usize
     }
 
-    fn ticket(&self, i: usize) -> &AtomicU64 {
+    fn owner(&self, i: usize) -> Owner<'_> {
         self.region.place(i)
     }
 
@@ -192,7 +193,7 @@ impl<T: Plain> ShmSharedPublisher<T> {
         // The place may hold the last ticket of a publisher that died there: clear it, or
         // our live place would keep that ticket from ever being abandoned. Release: as every
         // store of an owner word after a finished ticket (`ring::claim`).
-        region.place(place).store(IDLE, Ordering::Release);
+        region.place(place).ticket.store(IDLE, Ordering::Release);
         Self::start(path, file, region, place)
     }
 
@@ -241,15 +242,43 @@ impl<T: Plain> ShmSharedPublisher<T> {
     pub fn send(&mut self, value: T) -> u64 {
         let r = &*self.region;
         let tickets = r.tickets();
-        let t = tickets.claim(r.place(self.place));
+        let t = tickets.claim(r.place(self.place), 1);
         let slot = r.slot(t);
         if !tickets.slot_free(slot, t) {
             self.wait_for_slot(t);
         }
         slot.write(t, value);
-        tickets.advance(t, |s| r.slot(s));
+        tickets.advance(t, 1, |s| r.slot(s));
         self.sent += 1;
         t
+    }
+
+    /// Publishes every value of `values` on consecutive sequence numbers and returns them.
+    ///
+    /// The same as `send` for each value, except that the tickets are claimed with one
+    /// `fetch_add` and the head moves once for the whole batch: a send's two locked
+    /// instructions, which on x86 wait for the stores before them, are paid once per batch.
+    /// Subscribers see the batch's messages as they are written, one by one, as from `send`.
+    /// An empty slice claims nothing.
+    pub fn send_batch(&mut self, values: &[T]) -> Range<u64> {
+        let r = &*self.region;
+        let tickets = r.tickets();
+        let n = values.len() as u64;
+        if n == 0 {
+            let next = self.published();
+            return next..next;
+        }
+        let start = tickets.claim(r.place(self.place), n);
+        for (t, &value) in (start..).zip(values) {
+            let slot = r.slot(t);
+            if !tickets.slot_free(slot, t) {
+                self.wait_for_slot(t);
+            }
+            slot.write(t, value);
+        }
+        tickets.advance(start, n, |s| r.slot(s));
+        self.sent += n;
+        start..start + n
     }
 
     /// Waits until the previous lap in ticket `t`'s slot is complete or abandoned, looking
@@ -328,7 +357,10 @@ impl<T: Plain> Drop for ShmSharedPublisher<T> {
             hb.stop();
         }
         // Release: as every store of an owner word after a finished ticket (`ring::claim`).
-        self.region.place(self.place).store(IDLE, Ordering::Release);
+        self.region
+            .place(self.place)
+            .ticket
+            .store(IDLE, Ordering::Release);
         unlock_place(&self.file, self.place);
         // The last publisher out closes the ring: converting our shared `flock` to an
         // exclusive one succeeds only if no other publisher (alive: the kernel dropped the
