@@ -125,7 +125,7 @@ pub(crate) fn reserve(path: &Path, file: &File, len: u64) -> Result<(), ShmError
     file.set_len(len).map_err(|e| io_error(path, e))
 }
 
-/// The byte range of publisher place `i`'s lock: the bytes of its owner word. A live
+/// The byte range of publisher place `i`'s lock: the bytes of its owner record's first word. A live
 /// publisher holds an open-file-description write lock on it (`F_OFD_SETLK`) for as long as
 /// it holds the place; the kernel drops the lock when the process exits, however it exits,
 /// so a place whose lock nobody holds belongs to no running process (`ring::claim`, rule 5).

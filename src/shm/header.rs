@@ -18,7 +18,7 @@ pub const MAGIC: u64 = u64::from_ne_bytes(*b"seqcast1");
 /// 2: the payload type name in line 0 (words 11..16), and `head` stored with Release (a
 /// subscriber checks the head against the slots' stamps).
 /// 3: rings with several publisher processes: the number of publisher places (word 19), the
-/// ticket counter (line 3) and the publishers' owner words (lines 4..12).
+/// ticket counter (line 3) and the publishers' owner records (lines 4..12).
 pub const LAYOUT_VERSION: u64 = 3;
 /// Bytes of header before the first slot (the slots start at the next multiple of the slot
 /// alignment).
@@ -77,8 +77,8 @@ pub(crate) const W_HEAD: usize = 32;
 /// The next ticket: claimed by publishers with `fetch_add` (`ring::claim`).
 pub(crate) const W_CLAIM: usize = 48;
 // Lines 4..12 (words 64..192), rings with several publishers only: one line per publisher
-// place, so that a publisher's store of its owner word moves no line another one writes.
-/// Word of place 0's owner word (`ring::claim`, rule 2); place `i` starts `i * PLACE_WORDS`
+// place, so that a publisher's stores of its owner record move no line another one writes.
+/// First word of place 0 (its owner record, `ring::claim`, rule 2); place `i` starts `i * PLACE_WORDS`
 /// later.
 pub(crate) const W_PLACES: usize = 64;
 /// Words per publisher place: the owner record's `ticket`, the holder's pid (for `Debug` and

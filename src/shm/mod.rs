@@ -22,7 +22,7 @@
 //! offset 128   header line 1 (128 B)  heartbeat, closed, final_head, publisher places
 //! offset 256   header line 2 (128 B)  head
 //! offset 384   header line 3 (128 B)  claim (rings with several publishers)
-//! offset 512   8 × 128 B              publisher places: owner word, pid
+//! offset 512   8 × 128 B              publisher places: ticket, pid, len
 //! offset 1536  capacity × Slot<T>     (`slots_offset`: 1536 rounded up to the slot alignment)
 //! ```
 //! Every header field is a native-endian `u64` word, accessed only atomically. Who writes
@@ -141,14 +141,16 @@
 //!   seqlock recipe, and moves `head` with a compare-exchange. `head` stays what a
 //!   subscriber relies on: every message below it is complete (or abandoned, below), and
 //!   it is stored after those stamps.
-//! * Each publisher holds a *place*: an owner word in the header, in its own line, and an
-//!   open-file-description lock (`F_OFD_SETLK`) on that word's bytes, which the kernel
+//! * Each publisher holds a *place*: an owner record in the header, in its own line, and an
+//!   open-file-description lock (`F_OFD_SETLK`) on its first word's bytes, which the kernel
 //!   releases when the process exits, however it exits. Before each claim the publisher
-//!   stores "claiming" in its owner word, and the ticket right after.
+//!   stores "claiming" in its owner record, and the run it claimed right after (one ticket
+//!   for `send`, a batch's for `send_batch`, which claims them with one `fetch_add` and moves
+//!   the head once).
 //! * A publisher killed between its claim and its final stamp leaves its message "not yet"
 //!   for good. A live publisher (its heartbeat thread, every 50 ms while the head stands
 //!   still, or a send waiting for that slot) then abandons it: it stamps the slot `2s + 3`,
-//!   but only if no place whose lock is held shows that ticket or "claiming", and moves
+//!   but only if no place whose lock is held shows a run holding it or "claiming", and moves
 //!   the head on. Subscribers find a stamp no lap explains, with the head past it, and
 //!   report the message lost (`Lagged(1)`). A publisher that is merely slow or stopped
 //!   still holds its lock, so its message is waited for and never skipped: skipping a live

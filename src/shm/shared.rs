@@ -58,7 +58,7 @@ const JOIN_WAIT: Duration = Duration::from_secs(2);
 /// ```
 pub struct ShmSharedPublisher<T: Plain> {
     region: Arc<Region<T>>,
-    /// This publisher's place: its owner word and its lock.
+    /// This publisher's place: its owner record and its lock.
     place: usize,
     path: PathBuf,
     /// The ring file, read-write: holds the shared `flock` (every publisher of the ring) and
@@ -192,7 +192,7 @@ impl<T: Plain> ShmSharedPublisher<T> {
         })?;
         // The place may hold the last ticket of a publisher that died there: clear it, or
         // our live place would keep that ticket from ever being abandoned. Release: as every
-        // store of an owner word after a finished ticket (`ring::claim`).
+        // store of an owner record after a finished run (`ring::claim`).
         region.place(place).ticket.store(IDLE, Ordering::Release);
         Self::start(path, file, region, place)
     }
@@ -356,7 +356,7 @@ impl<T: Plain> Drop for ShmSharedPublisher<T> {
         if let Some(hb) = self.heartbeat.take() {
             hb.stop();
         }
-        // Release: as every store of an owner word after a finished ticket (`ring::claim`).
+        // Release: as every store of an owner record after a finished run (`ring::claim`).
         self.region
             .place(self.place)
             .ticket
