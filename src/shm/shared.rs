@@ -234,8 +234,8 @@ impl<T: Plain> ShmSharedPublisher<T> {
     /// publishers).
     ///
     /// Lock-free while every publisher runs: a ticket claim (`fetch_add`), the seqlock slot
-    /// write, and a compare-exchange of the head (plus one store of this publisher's owner
-    /// word on each side of the claim). It waits only when the slot's previous message, one
+    /// write, and a compare-exchange of the head (plus plain stores of this publisher's owner
+    /// record on each side of the claim). It waits only when the slot's previous message, one
     /// lap back, is still being written: by a live publisher (as in process), or by a dead
     /// one, whose message it then abandons once the kernel says that process is gone.
     #[inline]
