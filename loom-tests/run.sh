@@ -130,6 +130,8 @@ teeth seqcast_loom_broken_close shared_record "close violation" \
     "a ring left open by a close racing a send (close protocol without its SeqCst fence)"
 teeth_lib seqcast_loom_broken_unblock ring::claim::loom_model "unblock violation" \
     "a live owner's ticket abandoned (no CLAIMING owner word before the claim)"
+teeth_lib seqcast_loom_broken_run_owner ring::claim::loom_model "unblock violation" \
+    "a live batch owner's second ticket abandoned (unblock ignores the owner record's len)"
 
 echo "--- loom total: $(elapsed "$t_all")"
 if ((${#failed[@]})); then
