@@ -21,7 +21,7 @@
 //! Rows of one round run in rotating order; each row reports the median over rounds of a
 //! round's percentile, and the range over rounds.
 //!
-//! `seqcast::shm` runs three ways, with the same subscriber (`ShmSubscriber`, busy-polling
+//! `seqcast::shm` runs four ways, with the same subscriber (`ShmSubscriber`, busy-polling
 //! `try_recv`) and the same 1024 slots:
 //! * `seqcast::shm`: a ring with one publisher (`ShmPublisher`), the comparison;
 //! * `shared ring, 1 publisher`: a ring made by `ShmSharedPublisher::create_at`, which takes
@@ -33,14 +33,23 @@
 //!   process (`--role pub2`, pinned to `--pub2-core`, the publisher's core unless told
 //!   otherwise) joined by `open_at` before the subscriber starts and kept there, sending
 //!   nothing, until the subscriber has reported: what a publisher that only holds its place
-//!   (its heartbeat thread wakes every 50 ms) costs the one that sends.
+//!   (its heartbeat thread wakes every 50 ms) costs the one that sends;
+//! * `shared ring, send_batch(64)` (burst only): the one-publisher shared ring, sent to flat
+//!   out with `send_batch` in batches of 64 messages (stamped `1, 2, ..` as the one-at-a-time
+//!   burst rows stamp theirs; the stop message goes with a plain `send`): one ticket
+//!   `fetch_add` and one head step per batch. A `send`'s two locked instructions wait, on
+//!   x86, for the slot stores before them, which is what holds the one-at-a-time shared
+//!   burst far below the exclusive ring's; the batch pays them once per 64 messages.
+//!   (`ShmPublisher` has no `send_batch`: the exclusive ring's rows send one at a time.)
 //!
 //! No row has two publishers sending at once: on the two-core machine these runs are made
 //! on, a third busy process has no core, and such a row would time the scheduler's slices
 //! rather than the ticket claims.
 //!
 //! The summary then gives the shared rows' p50 as ratios to the exclusive ring, the raw line
-//! and iceoryx2 at each size, and the second publisher's row to the first.
+//! and iceoryx2 at each size, and the second publisher's row to the first; and, after the
+//! burst tables, the shared ring's sent and received rates (`send`, `send_batch(64)`) as
+//! ratios to the exclusive ring's at 8 and 64 B.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -143,6 +152,9 @@ enum Lib {
     /// The same with a second publisher process joined (`open_at`) for the whole
     /// measurement, idle: what another publisher that merely holds its place costs.
     Shared2,
+    /// The one-publisher shared ring again, sending with `send_batch` in batches of `BATCH`
+    /// (burst only): one ticket claim and one head step per batch instead of per message.
+    SharedBatch,
     /// `seqcast::shm` record topic (`ShmRecordPublisher`): byte records, framed into the
     /// ring's chunks; the record is the timestamp and padding up to the size.
     Record,
@@ -161,6 +173,7 @@ impl Lib {
             Lib::SeqcastNewest => "seqcast-newest",
             Lib::Shared => "seqcast-shared",
             Lib::Shared2 => "seqcast-shared2",
+            Lib::SharedBatch => "seqcast-shared-batch",
             Lib::Record => "seqcast-record",
             Lib::Ice => "iceoryx2",
             Lib::IceBp => "iceoryx2-bp",
@@ -173,6 +186,7 @@ impl Lib {
             "seqcast-newest" => Lib::SeqcastNewest,
             "seqcast-shared" => Lib::Shared,
             "seqcast-shared2" => Lib::Shared2,
+            "seqcast-shared-batch" => Lib::SharedBatch,
             "seqcast-record" => Lib::Record,
             "iceoryx2" => Lib::Ice,
             "iceoryx2-bp" => Lib::IceBp,
@@ -186,6 +200,7 @@ impl Lib {
             Lib::SeqcastNewest => "seqcast::shm, SkipToNewest",
             Lib::Shared => "seqcast::shm shared ring, 1 publisher",
             Lib::Shared2 => "seqcast::shm shared ring, + a 2nd publisher process",
+            Lib::SharedBatch => "seqcast::shm shared ring, send_batch(64)",
             Lib::Record => "seqcast::shm record topic",
             Lib::Ice => "iceoryx2 (safe overflow)",
             Lib::IceBp => "iceoryx2 (RetryUntilDelivered)",
@@ -201,6 +216,9 @@ enum Mode {
 
 /// Ring slots for seqcast and the subscriber queue for iceoryx2: the same depth for both.
 const DEPTH: usize = 1024;
+
+/// Messages per `send_batch` in the `seqcast-shared-batch` burst row (the label says 64).
+const BATCH: usize = 64;
 
 struct Opts {
     rounds: usize,
@@ -419,6 +437,29 @@ fn burst(ms: u64, mut send: impl FnMut(u64)) -> (u64, u64) {
     (n, elapsed)
 }
 
+/// `burst` for a publisher that sends in batches: flat out for `ms`, calling
+/// `send(first)` for a batch of `BATCH` messages stamped `first, first + 1, ..` (the stamps
+/// `burst` gives them one by one), then `send(0)` for the stop message alone; returns
+/// (messages sent, elapsed ns).
+fn burst_batched(ms: u64, mut send: impl FnMut(u64)) -> (u64, u64) {
+    let start = now_ns();
+    let end = start + ms * 1_000_000;
+    let mut n = 0u64;
+    loop {
+        // 256 messages between clock reads, as in `burst`.
+        for _ in 0..256 / BATCH {
+            send(1 + n);
+            n += BATCH as u64;
+        }
+        if now_ns() >= end {
+            break;
+        }
+    }
+    let elapsed = now_ns() - start;
+    send(0);
+    (n, elapsed)
+}
+
 /// What the publisher does with the channel once the subscriber is ready.
 enum Drive {
     Paced(usize, u64),
@@ -436,6 +477,17 @@ impl Drive {
                 (0, 0)
             }
             Drive::Burst(ms) => burst(ms, send),
+        };
+        (sent, ns, waited_ns() - before)
+    }
+
+    /// `run` for a burst sent in batches (`burst_batched`): `send(first)` sends a batch,
+    /// `send(0)` the stop message. Burst only.
+    fn run_batched(&self, send: impl FnMut(u64)) -> (u64, u64, u64) {
+        let before = waited_ns();
+        let (sent, ns) = match *self {
+            Drive::Paced(..) => panic!("batched sends are a burst row only"),
+            Drive::Burst(ms) => burst_batched(ms, send),
         };
         (sent, ns, waited_ns() - before)
     }
@@ -550,6 +602,27 @@ fn publish(opts: &Opts, lib: Lib, size: usize, mode: Mode, id: usize) -> Vec<(St
             }
             (sent, ns, pre, kv)
         }),
+        Lib::SharedBatch => with_size!(size, P => {
+            let path = path_for(&name).expect("a valid shm name");
+            let mut tx = ShmSharedPublisher::<Msg<P>>::create_at(&path, DEPTH, "compare-ipc::Msg")
+                .expect("create the seqcast shared ring");
+            let child = Child::spawn(opts, lib, size, mode, &name);
+            // The padding is written once; each batch restamps its messages.
+            let mut batch = [Msg::<P>::new(0); BATCH];
+            let (sent, ns, pre) = drive.run_batched(|first| {
+                if first == 0 {
+                    // The stop message, with a plain send.
+                    tx.send(Msg::new(0));
+                    return;
+                }
+                for (m, t) in batch.iter_mut().zip(first..) {
+                    m.sent_ns = t;
+                }
+                tx.send_batch(&batch);
+            });
+            let kv = child.finish();
+            (sent, ns, pre, kv)
+        }),
         Lib::Record => {
             // DEPTH chunks of 64 bytes: as many one-chunk records as the typed ring's slots.
             let mut tx = ShmRecordPublisher::create(&name, DEPTH * 64, "compare-ipc::record")
@@ -644,20 +717,22 @@ fn subscriber(args: &[String]) {
             )
         }
         // The shared rings' subscriber is the exclusive ring's, unchanged.
-        Lib::Seqcast | Lib::SeqcastNewest | Lib::Shared | Lib::Shared2 => with_size!(size, P => {
-            let mut rx = ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
-                .expect("open the seqcast ring");
-            if lib == Lib::SeqcastNewest {
-                rx.set_lag_policy(LagPolicy::SkipToNewest);
-            }
-            let rx = std::cell::RefCell::new(rx);
-            ready();
-            consume(mode, warmup, samples, || match rx.borrow_mut().try_recv() {
-                Ok(m) => Poll::Msg(m.sent_ns),
-                Err(TryRecvError::Empty) | Err(TryRecvError::Lagged(_)) => Poll::Empty,
-                Err(e) => panic!("seqcast subscriber: {e}"),
-            }, || rx.borrow().stats().missed)
-        }),
+        Lib::Seqcast | Lib::SeqcastNewest | Lib::Shared | Lib::Shared2 | Lib::SharedBatch => {
+            with_size!(size, P => {
+                let mut rx = ShmSubscriber::<Msg<P>>::open(&name, "compare-ipc::Msg")
+                    .expect("open the seqcast ring");
+                if lib == Lib::SeqcastNewest {
+                    rx.set_lag_policy(LagPolicy::SkipToNewest);
+                }
+                let rx = std::cell::RefCell::new(rx);
+                ready();
+                consume(mode, warmup, samples, || match rx.borrow_mut().try_recv() {
+                    Ok(m) => Poll::Msg(m.sent_ns),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Lagged(_)) => Poll::Empty,
+                    Err(e) => panic!("seqcast subscriber: {e}"),
+                }, || rx.borrow().stats().missed)
+            })
+        }
         Lib::Record => {
             let rx = ShmRecordSubscriber::open(&name, "compare-ipc::record")
                 .expect("open the seqcast record ring");
@@ -961,6 +1036,7 @@ fn orchestrate(opts: &Opts) {
         tcases.push((Lib::Seqcast, s));
         tcases.push((Lib::SeqcastNewest, s));
         tcases.push((Lib::Shared, s));
+        tcases.push((Lib::SharedBatch, s));
         tcases.push((Lib::Ice, s));
         tcases.push((Lib::IceBp, s));
     }
@@ -982,7 +1058,7 @@ fn orchestrate(opts: &Opts) {
             ];
             let (pp, sp) = (get(&kv, "pub_waited"), get(&kv, "waited"));
             println!(
-                "thr round {} {:<14} {:>4} B: sent={} in {:.0} ms ({:.2} M/s) received={} in {:.0} ms \
+                "thr round {} {:<20} {:>4} B: sent={} in {:.0} ms ({:.2} M/s) received={} in {:.0} ms \
                  ({:.2} M/s) missed(lag)={} waited pub={pp} sub={sp} ns",
                 round + 1,
                 lib.arg(),
@@ -1166,6 +1242,47 @@ fn orchestrate(opts: &Opts) {
                 col(0, 2),
                 col(1, 2),
                 col(2, 3)
+            );
+        }
+        println!();
+    }
+    // The shared ring's burst rates against the exclusive ring's, from the tables above.
+    let thr_median = |lib: Lib, size: usize, clean_only: bool, i: usize| {
+        let c = tcases.iter().position(|&k| k == (lib, size))?;
+        let mut v: Vec<f64> = thr[c]
+            .iter()
+            .filter(|(_, dirty)| !clean_only || !dirty)
+            .map(|(r, _)| r[i])
+            .collect();
+        (!v.is_empty()).then(|| median(&mut v))
+    };
+    for clean_only in [false, true] {
+        println!(
+            "## Shared ring burst ratios{}",
+            if clean_only { ": clean rounds" } else { "" }
+        );
+        println!();
+        println!(
+            "Ratios of the sent and received M msg/s medians in the burst table{}: `send` is \
+             the shared ring with 1 publisher sending one message at a time, `send_batch(64)` \
+             the same ring sent to in batches of {BATCH}; `exclusive` is `seqcast::shm` \
+             (ShmPublisher), at the same payload.",
+            if clean_only { " of clean rounds" } else { "" }
+        );
+        println!();
+        println!(
+            "| payload | send / exclusive, sent | send / exclusive, received \
+             | send_batch(64) / exclusive, sent | send_batch(64) / exclusive, received |"
+        );
+        println!("|---|---|---|---|---|");
+        for &size in opts.sizes.iter().filter(|&&s| s <= 64) {
+            let m = |lib: Lib, i: usize| thr_median(lib, size, clean_only, i);
+            println!(
+                "| {size} B | {} | {} | {} | {} |",
+                ratio(m(Lib::Shared, 0), m(Lib::Seqcast, 0)),
+                ratio(m(Lib::Shared, 1), m(Lib::Seqcast, 1)),
+                ratio(m(Lib::SharedBatch, 0), m(Lib::Seqcast, 0)),
+                ratio(m(Lib::SharedBatch, 1), m(Lib::Seqcast, 1)),
             );
         }
         println!();
