@@ -276,46 +276,12 @@ fn dead_owner(death: Death) {
             )
         }
     }
-    // Acquire: the joins already order every store; Acquire is what a reader would use.
-    assert_eq!(
-        ring.head.load(Ordering::Acquire),
-        3,
-        "head left below a finished ticket"
-    );
-    assert_eq!(ring.claim.load(Ordering::Acquire), 3);
-
-    // Everything is finished: the reader reads on to the end without a "not yet".
-    reader.read_until(&ring, 3);
-    assert_eq!(reader.cursor, 3, "a message below the head was not there");
-    let owner = |pos: u64| if pos == 0 { 0 } else { 1 };
-    for &(pos, p) in &reader.delivered {
-        assert_eq!(
-            p,
-            owner(pos),
-            "seqlock violation: message {pos} from publisher {p}"
-        );
-        assert!(
-            !(pos == 0 && death == Death::BeforeWrite),
-            "A's message delivered though A never wrote it"
-        );
-    }
-    for &pos in &reader.lost {
-        assert!(
-            pos == 0 && death == Death::BeforeWrite,
-            "message {pos} reported lost though its write completed"
-        );
-    }
-    assert_eq!(
-        reader.delivered.len() as u64 + reader.lost.len() as u64 + reader.lagged,
-        3
-    );
-    // B's messages are whole and in place for a reader that comes after the joins; ticket 0's
-    // slot holds ticket 2 by now, so that reader counts ticket 0 as lagged.
-    let mut late = Reader::default();
-    late.read_until(&ring, 3);
-    assert_eq!(late.delivered, [(1, 1), (2, 1)]);
-    assert!(late.lost.is_empty());
-    assert_eq!(late.lagged, 1);
+    let unwritten: &[u64] = if death == Death::BeforeWrite {
+        &[0]
+    } else {
+        &[]
+    };
+    finish(&ring, &mut reader, 1, 3, unwritten);
 }
 
 /// Model 1: a publisher dead after its claim, before writing, is unblocked by the live one
@@ -618,22 +584,31 @@ fn dead_batch_owner(written: u64, read_early: u64) {
         "unblock violation: abandoned {:?}, A left {unwritten:?} unwritten",
         sent.abandoned
     );
+    finish(&ring, &mut reader, 2, 4, &unwritten);
+}
+
+/// The end of a model where publisher A (index 0) owned the tickets below `a_tickets` and B
+/// (index 1) the rest, up to `end`: after the joins, the head and the claim are at `end`,
+/// the reader reads on to the end, every delivery is whole and from the ticket's owner, only
+/// A's `unwritten` tickets are lost, deliveries + losses + lag tile the `end` messages, and a
+/// reader that comes after the joins finds B's messages whole (A's slots hold them by now,
+/// so it counts A's tickets as lagged).
+fn finish(ring: &Ring, reader: &mut Reader, a_tickets: u64, end: u64, unwritten: &[u64]) {
     // Acquire: the joins already order every store; Acquire is what a reader would use.
     assert_eq!(
         ring.head.load(Ordering::Acquire),
-        4,
+        end,
         "head left below a finished ticket"
     );
-    assert_eq!(ring.claim.load(Ordering::Acquire), 4);
+    assert_eq!(ring.claim.load(Ordering::Acquire), end);
 
     // Everything is finished: the reader reads on to the end without a "not yet".
-    reader.read_until(&ring, 4);
-    assert_eq!(reader.cursor, 4, "a message below the head was not there");
-    let owner = |pos: u64| if pos < 2 { 0 } else { 1 };
+    reader.read_until(ring, end);
+    assert_eq!(reader.cursor, end, "a message below the head was not there");
     for &(pos, p) in &reader.delivered {
         assert_eq!(
             p,
-            owner(pos),
+            u64::from(pos >= a_tickets),
             "seqlock violation: message {pos} from publisher {p}"
         );
         assert!(
@@ -649,15 +624,14 @@ fn dead_batch_owner(written: u64, read_early: u64) {
     }
     assert_eq!(
         reader.delivered.len() as u64 + reader.lost.len() as u64 + reader.lagged,
-        4
+        end
     );
-    // B's messages are whole and in place for a reader that comes after the joins; A's slots
-    // hold them by now, so that reader counts A's two tickets as lagged.
     let mut late = Reader::default();
-    late.read_until(&ring, 4);
-    assert_eq!(late.delivered, [(2, 1), (3, 1)]);
+    late.read_until(ring, end);
+    let b: Vec<(u64, u64)> = (a_tickets..end).map(|t| (t, 1)).collect();
+    assert_eq!(late.delivered, b);
     assert!(late.lost.is_empty());
-    assert_eq!(late.lagged, 2);
+    assert_eq!(late.lagged, a_tickets);
 }
 
 /// Model 7: a publisher dead right after claiming a batch, before writing any of it: the live
