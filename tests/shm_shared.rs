@@ -437,4 +437,6 @@ fn all_publishers_dead_with_a_stuck_claim() {
         (got[1].as_slice(), got[0].as_slice(), lagged),
         (&[0][..], &[0, 1][..], 1)
     );
+    // Nobody closed the ring, so nobody removed its file.
+    std::fs::remove_file(&path).unwrap();
 }
