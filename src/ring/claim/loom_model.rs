@@ -303,14 +303,17 @@ fn dead_owner_after_its_write_is_not_abandoned() {
     });
 }
 
-/// Publisher A (place 0, alive throughout) sends ticket 0 while an unblocker (place 1, a
-/// live publisher's heartbeat, holding no ticket) runs `unblock` twice: it must never abandon
-/// A's ticket, whatever it reads of A's owner word and stamp.
-fn live_slow_owner() {
+/// Publisher A (place 0, alive throughout) sends tickets `0..n` (one `send`, or a batch of
+/// `n`) while an unblocker (place 1, a live publisher's heartbeat, holding no ticket) runs
+/// `unblock` twice: it must never abandon A's tickets, whatever it reads of A's owner record
+/// and stamps. With a batch of 2 the first call can move the head over A's complete ticket 0,
+/// so the second can find the head at ticket 1, which A's owner record names only through its
+/// run (`ticket` 0, `len` 2).
+fn live_owner(n: u64) {
     let ring = Ring::new();
     let a = {
         let ring = ring.clone();
-        thread::spawn(move || ring.send(0))
+        thread::spawn(move || ring.send_batch(0, n))
     };
     let unblocker = {
         let ring = ring.clone();
@@ -328,16 +331,22 @@ fn live_slow_owner() {
     unblocker.join().unwrap();
     assert_eq!(sent.ticket, 0);
     assert!(sent.abandoned.is_empty());
-    assert_eq!(ring.slot(0).stamp_acquire(), done(0));
-    match ring.slot(0).read(0) {
-        Read::Ready(v) => assert_eq!(decode(&v), (0, 0)),
-        _ => panic!("unblock violation: A's complete message not readable"),
-    }
     // Acquire: as a reader would load it (the joins already order every store).
-    assert_eq!(ring.head.load(Ordering::Acquire), 1);
-    // Between sends an owner keeps its last claim (`ring::claim` rule 2).
+    assert_eq!(
+        ring.head.load(Ordering::Acquire),
+        n,
+        "advance violation: a completed message left below the head"
+    );
+    for t in 0..n {
+        assert_eq!(ring.slot(t).stamp_acquire(), done(t));
+        match ring.slot(t).read(t) {
+            Read::Ready(v) => assert_eq!(decode(&v), (0, t)),
+            _ => panic!("unblock violation: A's complete message {t} not readable"),
+        }
+    }
+    // Between sends an owner keeps its last claim (`ring::claim` rule 2): the whole run.
     assert_eq!(ring.owners.ticket[0].load(Ordering::Acquire), 0);
-    assert_eq!(ring.owners.len[0].load(Ordering::Acquire), 1);
+    assert_eq!(ring.owners.len[0].load(Ordering::Acquire), n);
 }
 
 /// Model 2: `unblock` never abandons the ticket of a live owner, even one caught between its
@@ -345,7 +354,7 @@ fn live_slow_owner() {
 #[test]
 #[cfg(not(any(seqcast_loom_broken_unblock, seqcast_loom_broken_run_owner)))]
 fn live_slow_owner_is_never_abandoned() {
-    check("live_slow_owner_is_never_abandoned", live_slow_owner);
+    check("live_slow_owner_is_never_abandoned", || live_owner(1));
 }
 
 /// Teeth: without the `CLAIMING` store before the claim, an unblocker that sees the claim can
@@ -354,7 +363,7 @@ fn live_slow_owner_is_never_abandoned() {
 #[cfg(seqcast_loom_broken_unblock)]
 #[should_panic(expected = "unblock violation")]
 fn teeth_unblock_abandons_a_live_owner() {
-    check("teeth_unblock_abandons_a_live_owner", live_slow_owner);
+    check("teeth_unblock_abandons_a_live_owner", || live_owner(1));
 }
 
 /// Model 3: two live publishers send one message each, concurrently, in either ticket order;
@@ -478,57 +487,12 @@ fn heartbeat_moves_the_head_over_a_dead_owners_complete_message() {
     );
 }
 
-/// Publisher A (place 0, alive throughout) sends a batch of 2 (tickets 0 and 1, one claim)
-/// while an unblocker (place 1, a live publisher's heartbeat, holding no ticket) runs `unblock`
-/// twice: the first can move the head over A's complete ticket 0, so the second can find the
-/// head at ticket 1, which A's owner record names only through its run (`ticket` 0, `len` 2).
-/// It must never abandon either ticket.
-fn live_batch_owner() {
-    let ring = Ring::new();
-    let a = {
-        let ring = ring.clone();
-        thread::spawn(move || ring.send_batch(0, 2))
-    };
-    let unblocker = {
-        let ring = ring.clone();
-        thread::spawn(move || {
-            for _ in 0..2 {
-                let gone = ring.tickets().unblock(&ring.owners, |t| ring.slot(t));
-                assert!(
-                    gone.is_none(),
-                    "unblock violation: live batch owner's ticket {gone:?} abandoned"
-                );
-            }
-        })
-    };
-    let sent = a.join().unwrap();
-    unblocker.join().unwrap();
-    assert_eq!(sent.ticket, 0);
-    assert!(sent.abandoned.is_empty());
-    // Acquire: as a reader would load it (the joins already order every store).
-    assert_eq!(
-        ring.head.load(Ordering::Acquire),
-        2,
-        "advance violation: a completed message left below the head"
-    );
-    for t in 0..2 {
-        assert_eq!(ring.slot(t).stamp_acquire(), done(t));
-        match ring.slot(t).read(t) {
-            Read::Ready(v) => assert_eq!(decode(&v), (0, t)),
-            _ => panic!("unblock violation: A's complete message {t} not readable"),
-        }
-    }
-    // Between sends an owner keeps its last claim: the whole run.
-    assert_eq!(ring.owners.ticket[0].load(Ordering::Acquire), 0);
-    assert_eq!(ring.owners.len[0].load(Ordering::Acquire), 2);
-}
-
 /// Model 6: `unblock` never abandons a ticket in a live owner's run, not only its first (the
 /// `len` half of the unblock rule).
 #[test]
 #[cfg(not(any(seqcast_loom_broken_unblock, seqcast_loom_broken_run_owner)))]
 fn live_batch_owner_is_never_abandoned() {
-    check("live_batch_owner_is_never_abandoned", live_batch_owner);
+    check("live_batch_owner_is_never_abandoned", || live_owner(2));
 }
 
 /// Teeth: if `unblock` takes a live owner for the owner of its record's first ticket only,
@@ -537,10 +501,9 @@ fn live_batch_owner_is_never_abandoned() {
 #[cfg(seqcast_loom_broken_run_owner)]
 #[should_panic(expected = "unblock violation")]
 fn teeth_unblock_abandons_a_live_batch_owner() {
-    check(
-        "teeth_unblock_abandons_a_live_batch_owner",
-        live_batch_owner,
-    );
+    check("teeth_unblock_abandons_a_live_batch_owner", || {
+        live_owner(2)
+    });
 }
 
 /// Publisher A (place 0) claims tickets 0 and 1 with one claim, writes the first `written` of
